@@ -1,0 +1,162 @@
+"""Check what sources state against what the toolkit computes.
+
+Each claim is recomputed from the incident's own data where possible. The
+tolerance is not a fudge factor: it is the rounding of the figures involved
+(a revenue written as 114 million may be anything in [113.5, 114.5)), so a
+claim is *consistent* when the stated value, within its own rounding, can
+come from the inputs within theirs; a *mismatch* otherwise; *cannot check*
+when the data to recompute it is missing.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+
+from .financials import cagr, growth, implied_prior, rounding_half_width
+from .model import Claim, Incident
+from .timeline import window_hours
+
+CONSISTENT, MISMATCH, CANNOT_CHECK = "consistent", "mismatch", "cannot check"
+COLUMNS = [
+    "id", "statement", "kind", "stated", "unit", "computed", "low", "high", "tolerance", "status", "note", "implied", "sources",
+]
+
+
+def check_claims(inc: Incident) -> pd.DataFrame:
+    """One row per claim: stated, computed (with its range), status, note."""
+    rows = []
+    for claim in inc.claims:
+        result = _CHECKS[claim.check.kind](inc, claim)
+        rows.append(
+            {
+                "id": claim.id,
+                "statement": claim.statement,
+                "kind": claim.check.kind,
+                "stated": claim.stated,
+                "unit": claim.unit,
+                **result,
+                "sources": ", ".join(claim.sources),
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def judge(stated: float | None, low: float, high: float, stated_half: float | None = None) -> tuple[str, float]:
+    """Status of a stated value against a computed range, and the tolerance used."""
+    if stated is None:
+        return CANNOT_CHECK, 0.0
+    half = rounding_half_width(stated) if stated_half is None else stated_half
+    ok = stated + half >= low - 1e-12 and stated - half <= high + 1e-12
+    return (CONSISTENT if ok else MISMATCH), half + (high - low) / 2
+
+
+def _result(computed, low, high, status, tolerance, note="") -> dict:
+    return {"computed": computed, "low": low, "high": high, "tolerance": tolerance, "status": status, "note": note}
+
+
+def _bounds(value: float) -> tuple[float, float]:
+    h = rounding_half_width(value)
+    return value - h, value + h
+
+
+def _check_cagr(inc: Incident, claim: Claim) -> dict:
+    c = claim.check
+    a, b = inc.figure(c.start), inc.figure(c.end)
+    (a_lo, a_hi), (b_lo, b_hi) = _bounds(a.value), _bounds(b.value)
+    computed = cagr(a.value, b.value, c.years) * 100
+    low, high = cagr(a_hi, b_lo, c.years) * 100, cagr(a_lo, b_hi, c.years) * 100
+    status, tol = judge(claim.stated, low, high)
+    note = (
+        f"({b.value:g}/{a.value:g})^(1/{c.years:g}) − 1 = {computed:.2f}%; "
+        f"with the inputs' rounding {low:.2f}–{high:.2f}%"
+    )
+    return _result(computed, low, high, status, tol, note)
+
+
+def _check_growth(inc: Incident, claim: Claim) -> dict:
+    c = claim.check
+    cur = inc.figure(c.current)
+    if c.prior is not None:
+        prior = inc.figure(c.prior)
+        (p_lo, p_hi), (c_lo, c_hi) = _bounds(prior.value), _bounds(cur.value)
+        computed = growth(prior.value, cur.value) * 100
+        ends = [growth(p, q) * 100 for p in (p_lo, p_hi) for q in (c_lo, c_hi)]
+        status, tol = judge(claim.stated, min(ends), max(ends))
+        return _result(computed, min(ends), max(ends), status, tol, f"{prior.value:g} → {cur.value:g}")
+    if claim.stated is None:
+        return _result(None, None, None, CANNOT_CHECK, 0.0, "no stated rate and no earlier figure")
+    implied = implied_prior(cur.value, claim.stated / 100)
+    label = c.prior_label or "the earlier value"
+    note = (
+        f"no {label} in the sources to recompute it; the claim implies {label} ≈ "
+        f"{implied:,.0f} {cur.unit} ({cur.value:g} / {1 + claim.stated / 100:.3f})"
+    )
+    out = _result(None, None, None, CANNOT_CHECK, 0.0, note)
+    out["implied"] = implied
+    return out
+
+
+def _check_difference(inc: Incident, claim: Claim) -> dict:
+    c = claim.check
+    a, b = inc.figure(c.minuend), inc.figure(c.subtrahend)
+    computed = a.value - b.value
+    ha, hb = rounding_half_width(a.value), rounding_half_width(b.value)
+    low, high = computed - ha - hb, computed + ha + hb
+    status, tol = judge(claim.stated, low, high)
+    return _result(computed, low, high, status, tol, f"{a.value:g} − {b.value:g} = {computed:.2f}")
+
+
+def _check_duration(inc: Incident, claim: Claim) -> dict:
+    c = claim.check
+    start, end = inc.when(c.start), inc.when(c.end)
+    try:
+        hours = window_hours(start, end)
+    except ValueError as exc:
+        return _result(None, None, None, CANNOT_CHECK, 0.0, str(exc))
+    status, tol = judge(claim.stated, hours, hours)
+    days, rest = divmod(hours, 24)
+    note = f"{start.label()} → {end.label()} = {hours:g} h ({days:.0f} days {rest:g} hours)"
+    if status == MISMATCH and claim.stated is not None and claim.stated == hours - 24:
+        leap = _leap_day_between(start.earliest, end.earliest)
+        if leap:
+            note += f"; the stated figure is one day short, as if {leap} (a leap day) were not counted"
+    return _result(hours, hours, hours, status, tol, note)
+
+
+def _leap_day_between(start, end) -> str | None:
+    """'29 February 2020' if such a day falls inside [start, end)."""
+    for year in range(start.year, end.year + 1):
+        if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+            day = start.replace(year=year, month=2, day=29, hour=12, minute=0, second=0, microsecond=0)
+            if start <= day < end:
+                return f"29 February {year}"
+    return None
+
+
+def _check_provision(inc: Incident, claim: Claim) -> dict:
+    prov = inc.provision
+    named = sum(p.amount for p in prov.parties)
+    computed = named if claim.check.part == "named" else prov.total - named
+    status, tol = judge(claim.stated, computed, computed, stated_half=0.0)
+    what = "sum of the named parts" if claim.check.part == "named" else "total minus the named parts"
+    return _result(computed, computed, computed, status, tol, f"{what}: {computed:,.0f} {prov.currency}")
+
+
+def _check_market(inc: Incident, claim: Claim) -> dict:
+    from . import market  # prices and calendars load only when a market claim is checked
+
+    return market.check_market_claim(inc, claim)
+
+
+_CHECKS: dict[str, Callable[[Incident, Claim], dict]] = {
+    "cagr": _check_cagr,
+    "growth": _check_growth,
+    "difference": _check_difference,
+    "duration": _check_duration,
+    "provision": _check_provision,
+    "price": _check_market,
+    "return": _check_market,
+    "near_high": _check_market,
+}

@@ -1,0 +1,91 @@
+"""The `incident` command: a thin layer over the library's public functions.
+
+Bad input of any kind ends with one line per problem on stderr and exit
+status 2; nothing else prints a traceback for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import IncidentError
+
+DEFAULT_INCIDENT = "data/weimob-2020"
+EXIT_BAD_INPUT = 2
+
+
+def cmd_validate(args) -> int:
+    from .loader import load
+
+    for path in args.paths:
+        inc = load(path)
+        print(f"{path}: ok ({inc.id}: {len(inc.milestones)} milestones, {len(inc.phases)} phases, "
+              f"{len(inc.sources)} sources)")
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from .loader import load
+    from .summary import summary, summary_text
+
+    inc = load(args.path)
+    if args.json:
+        print(json.dumps(summary(inc), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(summary_text(inc))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from .model import Incident
+
+    schema = Incident.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "incident.yaml"
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="incident", description="Incident timelines and postmortems as data.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check incident folders and report every problem")
+    p.add_argument("paths", nargs="*", default=[DEFAULT_INCIDENT], metavar="PATH")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("summary", help="key figures of an incident")
+    p.add_argument("path", nargs="?", default=DEFAULT_INCIDENT, metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of incident.yaml")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except IncidentError as exc:
+        report_problems(exc)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def report_problems(exc: IncidentError) -> None:
+    """One line per problem on stderr."""
+    for problem in exc.problems:
+        print(f"error: {problem}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Load and validate an incident folder: YAML -> `Incident`, or every problem.
+
+Validation runs in two passes: pydantic checks each field's type and shape;
+`check_references` then checks what spans fields (ids that must exist, an end
+after its start, parts within a total). Both report `Problem`s with the field
+path and line, and `load` raises one `IncidentError` carrying all of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import IncidentError, Problem
+from .model import Incident
+from .when import parse_when, zone
+from .yamlfile import load_yaml, path_text
+
+INCIDENT_FILE = "incident.yaml"
+
+
+def incident_file(path: str | Path) -> Path:
+    """The incident.yaml of a folder, or the file itself."""
+    p = Path(path)
+    return p / INCIDENT_FILE if p.is_dir() else p
+
+
+def load(path: str | Path) -> Incident:
+    """Load the incident at `path` (a folder or its incident.yaml).
+
+    Raises `IncidentError` listing every problem found.
+    """
+    file = incident_file(path)
+    if not file.exists():
+        raise IncidentError.single(str(file), "no such file (an incident folder holds incident.yaml)")
+    data, lines = load_yaml(file)
+    inc = validate(data, str(file), lines)
+    inc._folder = file.parent
+    return inc
+
+
+def validate(data: Any, file: str = "<data>", lines: dict[tuple, int] | None = None) -> Incident:
+    """Validate plain data (as read from YAML) into an `Incident`."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        raise IncidentError.single(file, f"the file must be a mapping of fields, not a {_kind(data)}", line=lines.get(()))
+    problems: list[Problem] = []
+    if isinstance(data.get("timezone"), str):
+        try:
+            zone(data["timezone"])
+        except ValueError as exc:
+            problems.append(Problem(file, "timezone", str(exc), lines.get(("timezone",))))
+    try:
+        inc = Incident.model_validate(data)
+    except ValidationError as exc:
+        problems += [_problem(err, data, file, lines) for err in exc.errors()]
+        raise IncidentError(_dedupe(problems)) from None
+    if problems:
+        raise IncidentError(problems)
+    problems = [
+        Problem(file, path_text(path), message, _line(lines, path)) for path, message in check_references(inc)
+    ]
+    if problems:
+        raise IncidentError(problems)
+    return inc
+
+
+def check_references(inc: Incident) -> list[tuple[tuple, str]]:
+    """Rules that span fields, as (field path, message) pairs."""
+    out: list[tuple[tuple, str]] = []
+    source_ids = {s.id for s in inc.sources}
+    figure_ids = {f.id for f in inc.financials}
+
+    def unique(items, name):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id is None:
+                continue
+            if item.id in seen:
+                out.append(((name, i, "id"), f"duplicate id {item.id!r}"))
+            seen.add(item.id)
+
+    for name in ("sources", "milestones", "phases", "financials", "claims"):
+        unique(getattr(inc, name), name)
+    milestone_ids = set(inc.milestones_by_id)
+    for i, m in enumerate(inc.milestones):
+        try:
+            parse_when(m.at, inc.tz, m.precision, m.approximate)
+        except ValueError as exc:
+            out.append((("milestones", i, "at"), str(exc)))
+
+    def when(ref: str, path: tuple):
+        try:
+            return inc.when(ref)
+        except ValueError:
+            hint = "a milestone id or a time"
+            out.append((path, f"{ref!r} is neither a known milestone id nor a valid time ({hint})"))
+            return None
+
+    def ordered(start_ref, end_ref, path, start_field, end_field):
+        start, end = when(start_ref, path + (start_field,)), when(end_ref, path + (end_field,))
+        if start and end:
+            s_lo, _ = start.bounds()
+            _, e_hi = end.bounds()
+            if e_hi < s_lo or (start.exact and end.exact and e_hi == s_lo):
+                out.append((path + (end_field,), f"ends ({end.label()}) before it starts ({start.label()})"))
+
+    for i, p in enumerate(inc.phases):
+        ordered(p.start, p.end, ("phases", i), "start", "end")
+    comp = inc.compensation
+    if comp and comp.cash:
+        ordered(comp.cash.window_start, comp.cash.window_end, ("compensation", "cash"), "window_start", "window_end")
+    if inc.market and inc.market.event_start:
+        when(inc.market.event_start, ("market", "event_start"))
+
+    prov = inc.provision
+    if prov:
+        named = sum(p.amount for p in prov.parties)
+        if named > prov.total:
+            out.append(
+                (("provision", "parties"), f"named parts add up to {named:,.0f}, more than the total {prov.total:,.0f}")
+            )
+
+    for i, c in enumerate(inc.claims):
+        check = c.check
+        refs = {k: getattr(check, k) for k in ("start", "end", "current", "prior", "minuend", "subtrahend") if getattr(check, k, None)}
+        for key, ref in refs.items():
+            if check.kind == "duration":
+                ordered(check.start, check.end, ("claims", i, "check"), "start", "end")
+                break
+            if ref not in figure_ids:
+                out.append((("claims", i, "check", key), f"unknown financial figure {ref!r}"))
+        if check.kind == "provision" and prov is None:
+            out.append((("claims", i, "check"), "a provision claim needs a provision section"))
+        if check.kind in ("price", "return", "near_high") and inc.market is None:
+            out.append((("claims", i, "check"), "a market claim needs a market section"))
+
+    # every fact's sources must exist
+    for path, ids in _source_refs(inc):
+        for j, sid in enumerate(ids):
+            if sid not in source_ids:
+                out.append((path + (j,), f"unknown source {sid!r} (known: {', '.join(sorted(source_ids))})"))
+    return out
+
+
+def _source_refs(inc: Incident):
+    """(path of a `sources` list, the ids in it) for every sourced item."""
+    dumped = inc.model_dump()
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in ("sources", "remainder_sources") and isinstance(item, list) and path != ():
+                    yield path + (key,), item
+                else:
+                    yield from walk(item, path + (key,))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from walk(item, path + (i,))
+
+    yield from walk(dumped, ())
+
+
+# -- turning pydantic's errors into readable problems -------------------------
+def _problem(err: dict, data: Any, file: str, lines: dict) -> Problem:
+    path = _data_path(err["loc"], data)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind == "missing":
+        message = "missing required field"
+    elif kind == "union_tag_invalid":
+        message = f"unknown kind {err.get('input', {}).get('kind')!r}; expected one of {err['ctx']['expected_tags']}"
+    elif kind == "string_pattern_mismatch":
+        message = f"{err.get('input')!r} does not have the expected form ({err['ctx']['pattern']})"
+    else:
+        message = err["msg"]
+        if "input" in err and not isinstance(err["input"], (dict, list)) and kind != "missing":
+            message += f" (got {_kind(err['input'])} {err['input']!r})"
+    return Problem(file, path_text(path), message, _line(lines, path))
+
+
+def _data_path(loc: tuple, data: Any) -> tuple:
+    """pydantic's error location minus union tags, as a path into the data."""
+    out: list = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(part, str) and isinstance(node, dict):
+            # a missing or unknown key, or a discriminated-union tag
+            if part in _known_tags:
+                continue
+            out.append(part)
+            node = None
+        else:
+            continue
+    return tuple(out)
+
+
+_known_tags = {"cagr", "growth", "difference", "duration", "provision", "price", "return", "near_high"}
+
+
+def _line(lines: dict, path: tuple) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+def _kind(value: Any) -> str:
+    return {dict: "mapping", list: "list", str: "text", bool: "boolean", int: "integer", float: "number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        if (p.path, p.message) not in seen:
+            seen.add((p.path, p.message))
+            out.append(p)
+    return out

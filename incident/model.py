@@ -1,0 +1,309 @@
+"""The incident file format as typed models.
+
+One `Incident` per folder (`incident.yaml`). Field by field documentation is
+in docs/format.md; `incident schema` prints the JSON Schema generated from
+these classes. Times stay as the text the author wrote (their precision is
+part of the fact) and are resolved with `Incident.when`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Literal, Union
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
+
+from .when import TIME_PATTERN, When, parse_when, zone
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+TimeText = Annotated[str, StringConstraints(pattern=TIME_PATTERN)]
+Sources = Annotated[list[Id], Field(min_length=1, description="ids of the sources behind this fact")]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+MilestoneKind = Literal[
+    "trigger", "impact", "detection", "diagnosis", "mitigation", "recovery",
+    "communication", "market", "legal", "other",
+]
+ImpactLevel = Literal["major_outage", "partial_outage", "degraded_performance", "under_maintenance", "operational"]
+
+
+class Strict(BaseModel):
+    """Base: unknown fields are errors, values are not coerced across types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Fact(Strict):
+    """A sourced statement in words."""
+
+    text: Text
+    sources: Sources
+
+
+class Source(Strict):
+    id: Id
+    title: Text
+    publisher: Text
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?")]
+    author: str | None = None
+    url: str | None = None
+    locator: str | None = Field(None, description="where in the source, or where a copy is, when there is no URL")
+    note: str | None = None
+
+
+class Organisation(Strict):
+    name: Text
+    name_original: str | None = None
+    description: str | None = None
+    facts: list[Fact] = []
+
+
+class Milestone(Strict):
+    id: Id
+    at: TimeText = Field(description="local time in the incident's zone unless an offset is given; a bare date is day precision")
+    precision: Literal["second", "minute", "hour", "day"] | None = Field(
+        None, description="defaults to what `at` shows; may only be coarser"
+    )
+    approximate: bool = Field(False, description="the source says 'about'")
+    kind: MilestoneKind
+    title: Text
+    description: str = ""
+    sources: Sources
+
+
+class Phase(Strict):
+    id: Id | None = None
+    name: Text
+    start: str = Field(description="a milestone id or a time")
+    end: str = Field(description="a milestone id or a time")
+    impact: ImpactLevel
+    component: str | None = Field(None, description="the affected component, when phases are per component")
+    description: str = ""
+    sources: list[Id] = []
+
+
+class Party(Strict):
+    party: Text = Field(description="romanised name of who bears this part")
+    name_original: str | None = None
+    role: str | None = None
+    amount: Money
+    sources: Sources
+
+
+class Provision(Strict):
+    total: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    parties: list[Party] = Field(description="named parts; the remainder is computed")
+    remainder_party: Text = Field(description="who bears what the named parties do not")
+    remainder_sources: list[Id] = []
+    description: str = ""
+    sources: Sources
+
+
+class CashScheme(Strict):
+    formula: Text
+    window_start: str = Field(description="milestone id or time: start of the compensated failure time")
+    window_end: str = Field(description="milestone id or time: end of the compensated failure time")
+    revenue_basis: Text
+    margin_basis: Text
+    example_daily_revenue: Money | None = Field(None, description="illustrative input for the worked example")
+    example_margin: Annotated[float, Field(ge=0, le=1)] | None = None
+    sensitivity_revenues: list[Money] = []
+    sensitivity_margins: list[Annotated[float, Field(ge=0, le=1)]] = []
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
+    sources: Sources
+
+
+class TrafficItem(Strict):
+    item: Text
+    quantity: Number | None = None
+    unit: str | None = None
+
+
+class TrafficScheme(Strict):
+    items: Annotated[list[TrafficItem], Field(min_length=1)]
+    sources: Sources
+
+
+class Compensation(Strict):
+    description: str = ""
+    cash: CashScheme | None = None
+    traffic: TrafficScheme | None = None
+
+
+class Person(Strict):
+    person: Text = Field(description="romanised name")
+    name_original: str | None = None
+    role: str | None = None
+    findings: list[Text] = []
+    sources: Sources
+
+
+class Accountability(Strict):
+    people: list[Person] = []
+    notes: list[Fact] = []
+
+
+class Remediation(Strict):
+    category: Text
+    action: Text
+    status: Literal["planned", "in_progress", "done", "unknown"] = "unknown"
+    sources: Sources
+
+
+class Lessons(Strict):
+    went_well: list[Fact] = []
+    went_wrong: list[Fact] = []
+    got_lucky: list[Fact] = []
+
+
+class Figure(Strict):
+    id: Id
+    metric: Text
+    period: Text
+    value: Number
+    unit: Text
+    approximate: bool = False
+    note: str | None = None
+    sources: Sources
+
+
+# Claims: what a source states, and how the toolkit can recompute it.
+class CagrCheck(Strict):
+    kind: Literal["cagr"]
+    start: Id = Field(description="figure id of the first value")
+    end: Id = Field(description="figure id of the last value")
+    years: Annotated[float, Field(gt=0)]
+
+
+class GrowthCheck(Strict):
+    kind: Literal["growth"]
+    current: Id = Field(description="figure id of the later value")
+    prior: Id | None = Field(None, description="figure id of the earlier value, if a source gives it")
+    prior_label: str = Field("", description="what the earlier value is, e.g. 'H1 2018 revenue'")
+
+
+class DifferenceCheck(Strict):
+    kind: Literal["difference"]
+    minuend: Id
+    subtrahend: Id
+
+
+class DurationCheck(Strict):
+    kind: Literal["duration"]
+    start: str
+    end: str
+
+
+class ProvisionCheck(Strict):
+    kind: Literal["provision"]
+    part: Literal["named", "remainder"] = Field(description="sum of the named parties, or the computed remainder")
+
+
+class PriceCheck(Strict):
+    kind: Literal["price"]
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    field: Literal["open", "high", "low", "close"] = "close"
+    series: Literal["stock", "benchmark"] = "stock"
+
+
+class ReturnCheck(Strict):
+    kind: Literal["return"]
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    series: Literal["stock", "benchmark"] = "stock"
+
+
+class NearHighCheck(Strict):
+    kind: Literal["near_high"]
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    within: Annotated[float, Field(gt=0, lt=1)] = Field(0.10, description="'near' means within this fraction of the high")
+
+
+Check = Annotated[
+    Union[CagrCheck, GrowthCheck, DifferenceCheck, DurationCheck, ProvisionCheck, PriceCheck, ReturnCheck, NearHighCheck],
+    Field(discriminator="kind"),
+]
+
+
+class Claim(Strict):
+    id: Id
+    statement: Text = Field(description="what the source says, in words")
+    stated: Number | None = Field(None, description="the number stated; none for a claim in words")
+    unit: str = ""
+    check: Check
+    sources: Sources
+
+
+class Market(Strict):
+    ticker: Text
+    name: str | None = None
+    exchange: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{3,5}$")] = Field(description="exchange-calendars code, e.g. XHKG")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    prices: Text = Field(description="CSV of daily bars, relative to the incident folder")
+    benchmark: Text
+    benchmark_prices: Text
+    event_start: str | None = Field(None, description="milestone id or time; defaults to the incident's start")
+    listing_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    offer_price: Money | None = None
+    sources: Sources
+
+
+class Incident(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
+    title: Text
+    organisation: Organisation
+    summary: Text
+    timezone: str = Field(description="IANA time zone name of local times, e.g. Asia/Shanghai")
+    status: Literal["ongoing", "resolved"] = "resolved"
+    authors: list[str] = []
+    sources: Annotated[list[Source], Field(min_length=1)]
+    milestones: list[Milestone] = []
+    phases: list[Phase] = []
+    impact: list[Fact] = []
+    root_cause: list[Fact] = []
+    provision: Provision | None = None
+    compensation: Compensation | None = None
+    accountability: Accountability | None = None
+    remediation: list[Remediation] = []
+    lessons: Lessons | None = None
+    financials: list[Figure] = []
+    claims: list[Claim] = []
+    market: Market | None = None
+    notes: list[Fact] = Field([], description="other sourced facts (aftermath, context)")
+
+    _folder: Path | None = PrivateAttr(None)
+
+    # -- resolved views (the folder is set by the loader) ----------------------
+    @property
+    def folder(self) -> Path | None:
+        """The folder the incident was loaded from (data paths are relative to it)."""
+        return self._folder
+
+    @cached_property
+    def tz(self):
+        return zone(self.timezone)
+
+    @cached_property
+    def milestones_by_id(self) -> dict[str, Milestone]:
+        return {m.id: m for m in self.milestones}
+
+    @cached_property
+    def sources_by_id(self) -> dict[str, Source]:
+        return {s.id: s for s in self.sources}
+
+    def when(self, ref: str) -> When:
+        """A milestone id or a time text, resolved in the incident's zone."""
+        m = self.milestones_by_id.get(ref)
+        if m is not None:
+            return parse_when(m.at, self.tz, m.precision, m.approximate)
+        return parse_when(ref, self.tz)
+
+    def figure(self, figure_id: str) -> Figure:
+        for f in self.financials:
+            if f.id == figure_id:
+                return f
+        raise KeyError(figure_id)

@@ -1,0 +1,143 @@
+"""Read an incident YAML file safely, keeping the line of every field.
+
+PyYAML's safe loader builds no Python objects from tags, but it still expands
+aliases (the "billion laughs" bomb), keeps the last of two duplicate keys
+silently, and turns `2020-02-24` into a date, losing the precision the author
+wrote. This reader composes the node tree with the safe loader and builds plain
+dicts, lists and scalars itself, so that:
+
+- anchors and aliases are refused (incident files have no use for them);
+- duplicate keys and non-standard tags (`!!python/object`, ...) are errors;
+- dates and times stay strings, parsed later with their precision;
+- every field path maps to its line, for error messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import IncidentError, Problem
+
+MAX_BYTES = 5_000_000  # an incident file is a few kB; refuse anything absurd
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe loader that refuses aliases before they are expanded."""
+
+    def compose_node(self, parent, index):  # noqa: D102 - PyYAML hook
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (*name) are not allowed in incident files", event.start_mark
+            )
+        event = self.peek_event()
+        if getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors (&name) are not allowed in incident files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def path_text(parts: tuple) -> str:
+    """('milestones', 3, 'at') -> 'milestones[3].at'."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
+    """The file's text, or an IncidentError naming the encoding problem."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IncidentError.single(str(path), f"cannot read file: {exc.strerror or exc}") from None
+    if size > max_bytes:
+        raise IncidentError.single(str(path), f"file is {size:,} bytes; the limit is {max_bytes:,}")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise IncidentError.single(
+            str(path),
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "incident files must be saved as UTF-8 (a GBK or Big5 file must be re-encoded)",
+            line=line,
+        ) from None
+
+
+def load_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
+    """Parse one YAML document into plain data and a {field path: line} map."""
+    text = read_text(path)
+    if not text.strip():
+        raise IncidentError.single(str(path), "file is empty")
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise IncidentError.single(str(path), f"YAML syntax: {exc.problem or exc.context}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise IncidentError.single(str(path), f"YAML syntax: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise IncidentError.single(str(path), "file is empty")
+    lines: dict[tuple, int] = {}
+    problems: list[Problem] = []
+    value = _build(node, (), lines, problems, str(path), loader)
+    if problems:
+        raise IncidentError(problems)
+    return value, lines
+
+
+def _build(node, path: tuple, lines: dict, problems: list, file: str, loader) -> Any:
+    line = node.start_mark.line + 1
+    lines[path] = line
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
+        problems.append(Problem(file, path_text(path), f"tag {node.tag!r} is not allowed (plain YAML values only)", line))
+        return None
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(Problem(file, path_text(path), "a key must be a plain name", key_node.start_mark.line + 1))
+                continue
+            key = key_node.value
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(Problem(file, path_text(path), "merge keys (<<) are not allowed", key_node.start_mark.line + 1))
+                continue
+            if key in out:
+                problems.append(Problem(file, path_text(path + (key,)), "duplicate key", key_node.start_mark.line + 1))
+                continue
+            out[key] = _build(value_node, path + (key,), lines, problems, file, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, path + (i,), lines, problems, file, loader) for i, item in enumerate(node.value)]
+    if node.tag == _TIMESTAMP:
+        return node.value  # keep the author's text: precision matters
+    if node.tag not in _PLAIN_TAGS:
+        problems.append(Problem(file, path_text(path), f"tag {node.tag!r} is not allowed (plain YAML values only)", line))
+        return None
+    try:
+        return loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError) as exc:
+        problems.append(Problem(file, path_text(path), f"cannot read value {node.value!r}: {exc}", line))
+        return None

@@ -1,0 +1,49 @@
+"""Shared fixtures: the project's root, the flagship incident, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WEIMOB = ROOT / "data" / "weimob-2020"
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def weimob():
+    import incident
+
+    return incident.load(WEIMOB)
+
+
+@pytest.fixture
+def weimob_text() -> str:
+    return (WEIMOB / "incident.yaml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def write_incident(tmp_path):
+    """Write incident text (str or bytes) into a fresh folder; return the folder."""
+
+    def write(content, name="case"):
+        folder = tmp_path / name
+        folder.mkdir(parents=True, exist_ok=True)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        (folder / "incident.yaml").write_bytes(data)
+        return folder
+
+    return write
+
+
+def run_cli(*args, cwd=ROOT, timeout=120):
+    """Run the installed `incident` command as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "incident.cli", *map(str, args)],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+    )

@@ -1,0 +1,72 @@
+"""The command line: validate, summary --json, schema."""
+
+import json
+
+import pytest
+
+from incident.cli import main
+from incident.loader import validate
+
+from conftest import run_cli
+
+
+def test_validate_default(capsys):
+    assert main(["validate"]) == 0
+    assert "weimob-2020" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def summary_json():
+    result = run_cli("summary", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_summary_json_reproduces_the_key_figures(summary_json):
+    s = summary_json
+    assert s["id"] == "weimob-2020" and s["timezone"] == "Asia/Shanghai"
+    assert s["compensated_hours"] == 206  # by the calendar; the source says 182
+    assert [p["name"] for p in s["phases"]][0] == "Full outage"
+    assert s["phases"][0]["start"] == "2020-02-23T19:00+08:00"
+    assert s["phases"][0]["end"] == "2020-02-25"  # a date stays a date
+    assert s["phases"][3]["hours"] == 11
+    prov = s["provision"]
+    assert prov["total"] == 150_000_000 and prov["currency"] == "CNY"
+    parties = {p["party"]: p for p in prov["parties"]}
+    assert parties["Sun Taoyong"]["amount"] == 35_000_000
+    assert parties["Sun Taoyong"]["share"] == pytest.approx(0.2333, abs=1e-4)
+    assert parties["Weimob Inc. (company)"]["amount"] == 100_000_000
+    claims = {c["id"]: c for c in s["claims"]}
+    assert claims["revenue-cagr"]["status"] == "consistent"
+    assert claims["compensated-hours"] == claims["compensated-hours"] | {"status": "mismatch", "stated": 182, "computed": 206}
+
+
+def test_summary_text(capsys):
+    assert main(["summary"]) == 0
+    out = capsys.readouterr().out
+    assert "206 hours" in out and "Sun Taoyong: 35,000,000 (23.3%)" in out
+
+
+def test_schema_is_json_schema_and_matches_the_model(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["type"] == "object"
+    assert {"id", "title", "timezone", "sources"} <= set(schema["required"])
+    assert schema["additionalProperties"] is False
+    assert "milestones" in schema["properties"]
+
+
+def test_schema_validates_the_shipped_file_like_an_editor_would(capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    from incident.yamlfile import load_yaml
+
+    from conftest import WEIMOB
+
+    main(["schema"])
+    schema = json.loads(capsys.readouterr().out)
+    data, _ = load_yaml(WEIMOB / "incident.yaml")
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors(data)) == []
+    data["provision"]["total"] = "lots"
+    data["severity"] = "high"
+    assert len(list(validator.iter_errors(data))) == 2
