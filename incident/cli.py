@@ -49,6 +49,52 @@ def cmd_schema(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import ReportError, render, render_many, terminal_progress
+
+    paths = args.paths or [DEFAULT_INCIDENT]
+    if len(paths) == 1:
+        try:
+            out = render(paths[0], args.output, keep_notebook=args.keep_notebook)
+        except ReportError as exc:
+            print(f"error: {paths[0]}: {exc}; no report written", file=sys.stderr)
+            return 1
+        print(f"wrote {out}")
+        return 0
+    results = render_many(paths, args.output, keep_notebook=args.keep_notebook, progress=terminal_progress())
+    for r in results:
+        if r.ok:
+            print(f"ok     {r.incident} -> {r.output} ({r.seconds:.1f} s)")
+        else:
+            print(f"FAILED {r.incident}: {r.error}", file=sys.stderr)
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} of {len(results)} reports written")
+    if any(r.bad_input for r in failed):
+        return EXIT_BAD_INPUT
+    return 1 if failed else 0
+
+
+def cmd_prices(args) -> int:
+    from .prices import artefacts, check_gaps, read_prices
+    from .sessions import calendar
+
+    try:
+        calendar(args.calendar)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in args.files:
+        bars = read_prices(path, calendar=args.calendar)
+        flagged, gaps = artefacts(bars), check_gaps(bars, args.calendar)
+        print(f"{path}: ok ({len(bars)} bars, {bars.index[0]:%Y-%m-%d} → {bars.index[-1]:%Y-%m-%d}; "
+              f"{len(flagged)} flagged, {len(gaps)} {args.calendar} sessions without a bar)")
+        for day, row in flagged.iterrows():
+            print(f"  flagged {day:%Y-%m-%d}: {row['reason']}")
+        for row in gaps.itertuples():
+            print(f"  {row.problem}: {row.date:%Y-%m-%d}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incident", description="Incident timelines and postmortems as data.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -61,6 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", default=DEFAULT_INCIDENT, metavar="PATH")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("report", help="render HTML postmortems (one kernel for many)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=f"incident folders (default {DEFAULT_INCIDENT})")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="an .html file for one incident, or a folder (default reports/)")
+    p.add_argument("--keep-notebook", action="store_true", help="also write the executed .ipynb beside the HTML")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("prices", help="check daily price CSVs (ours or Yahoo's) and list flagged bars")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--calendar", default="XHKG", help="exchange-calendars code of the exchange (default XHKG)")
+    p.set_defaults(func=cmd_prices)
 
     p = sub.add_parser("schema", help="print the JSON Schema of incident.yaml")
     p.set_defaults(func=cmd_schema)

@@ -55,6 +55,10 @@ def summary(inc: Incident, market: bool = True) -> dict:
             }
             for r in check_claims(inc).itertuples()
         ]
+    if market and inc.market is not None:
+        from .market import market_summary  # prices, calendar and scipy load only here
+
+        out["market"] = market_summary(inc)
     return out
 
 
@@ -78,6 +82,10 @@ def summary_text(inc: Incident) -> str:
             lines.append(f"  {p['party']}: {p['amount']:,.0f} ({p['share']:.1%})")
     for c in data.get("claims", []):
         lines.append(f"claim {c['id']}: {c['status']} — {c['note']}")
+    if "market" in data:
+        m = data["market"]
+        cars = ", ".join(f"[{w}] {v:+.1%} (t {m['t'][w]:.2f})" for w, v in m["car"].items())
+        lines.append(f"market: {m['ticker']} vs {m['benchmark']}, {m['model']} model, day 0 {m['event_day']}; CAR {cars}")
     return "\n".join(lines)
 
 

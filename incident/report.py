@@ -1,0 +1,292 @@
+"""Render the postmortem: run the report notebook, export one offline HTML file.
+
+The notebook `notebooks/postmortem.ipynb` takes its incident folder as a
+papermill-style parameter. `render` validates the incident first (bad input
+fails before a kernel starts), executes the notebook with nbclient, exports it
+with nbconvert's HTMLExporter through our template (code and prompts hidden,
+figures embedded, nothing remote), and writes the file atomically: a
+temporary file renamed into place, so a failure never leaves a partial report
+nor touches an existing one. `render_many` reuses one kernel for a batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import IncidentError
+from .loader import incident_file, load
+
+PACKAGE = Path(__file__).resolve().parent
+NOTEBOOK = PACKAGE.parent / "notebooks" / "postmortem.ipynb"
+TEMPLATES = PACKAGE / "templates"
+KERNEL = "python3"
+
+
+class ReportError(RuntimeError):
+    """The report could not be made: which section failed, and why."""
+
+
+@dataclass(frozen=True)
+class Result:
+    incident: str
+    output: Path | None
+    seconds: float
+    error: str | None = None
+    bad_input: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def default_output(incident_path: str | Path, out: str | Path | None = None) -> Path:
+    """reports/<id>.html, or <out>/<id>.html when `out` is a folder."""
+    folder = incident_file(incident_path).parent
+    name = f"{folder.name}.html"
+    if out is None:
+        return Path("reports") / name
+    out = Path(out)
+    return out / name if (out.is_dir() or out.suffix != ".html") else out
+
+
+def build_notebook(incident_path: str | Path, notebook: Path = NOTEBOOK):
+    """The report notebook with the incident folder injected as a parameter."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    params = nbformat.v4.new_code_cell(
+        f"incident_path = {str(Path(incident_path).resolve())!r}\n", id="injected-parameters"
+    )
+    params.metadata["tags"] = ["injected-parameters"]
+    index = next((i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), -1)
+    nb.cells.insert(index + 1, params)
+    return nb
+
+
+def execute(nb, km=None, timeout: int = 300):
+    """Run the notebook in place; raise ReportError naming the failing section."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    own = km is None
+    if own:
+        km = start_kernel()
+    client = NotebookClient(
+        nb, km=km, kernel_name=KERNEL, timeout=timeout, record_timing=False,
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        raise ReportError(f"section {_failed_section(nb)!r} failed: {exc.ename}: {_first_line(exc.evalue)}") from None
+    except CellTimeoutError:
+        raise ReportError(f"section {_failed_section(nb)!r} timed out after {timeout} s") from None
+    except DeadKernelError:
+        raise ReportError(f"the kernel died while running section {_running_section(nb)!r}") from None
+    finally:
+        if own:
+            stop_kernel(km)
+    return nb
+
+
+def start_kernel():
+    """A Python kernel on local IPC sockets in a private temporary folder."""
+    from jupyter_client.manager import KernelManager
+
+    runtime = tempfile.mkdtemp(prefix="incident-kernel-")
+    km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(runtime, "k"))
+    km.start_kernel(cwd=str(NOTEBOOK.parent))
+    km._incident_runtime = runtime
+    return km
+
+
+def stop_kernel(km) -> None:
+    import shutil
+
+    try:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+    finally:
+        km.cleanup_resources()
+        shutil.rmtree(getattr(km, "_incident_runtime", ""), ignore_errors=True)
+
+
+def export_html(nb) -> str:
+    """The executed notebook as one self-contained HTML page."""
+    from nbconvert import HTMLExporter
+
+    from . import __version__
+
+    exporter = HTMLExporter(
+        extra_template_basedirs=[str(TEMPLATES)],
+        template_name="postmortem",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    exporter.register_preprocessor(_drop_cells_tagged("remove-cell"), enabled=True)
+    resources = {
+        "report_css": (TEMPLATES / "postmortem" / "report.css").read_text(encoding="utf-8"),
+        "incident_version": __version__,
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def render(
+    incident_path: str | Path,
+    output: str | Path | None = None,
+    keep_notebook: bool = False,
+    km=None,
+    timeout: int = 300,
+) -> Path:
+    """Write the postmortem of `incident_path`; return the HTML file's path."""
+    return _render(load(incident_path), incident_path, output, keep_notebook, km, timeout)
+
+
+def _render(inc, incident_path, output, keep_notebook, km, timeout) -> Path:
+    out = default_output(incident_path, output)
+    nb = build_notebook(incident_path)
+    nb.metadata["title"] = f"Postmortem: {inc.title}"
+    execute(nb, km=km, timeout=timeout)
+    html = export_html(nb)
+    atomic_write(out, html.encode("utf-8"))
+    if keep_notebook:
+        import nbformat
+
+        atomic_write(out.with_suffix(".ipynb"), nbformat.writes(nb).encode("utf-8"))
+    return out
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _unlink(tmp)
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def render_many(paths, out_dir: str | Path | None = None, keep_notebook: bool = False, progress=None) -> list[Result]:
+    """Render several incidents with one kernel, resetting it between them.
+
+    One failure does not stop the others; each gets a `Result`.
+    """
+    results: list[Result] = []
+    km = None
+    try:
+        for i, path in enumerate(paths):
+            started = time.perf_counter()
+            if progress:
+                progress(i, len(paths), str(path))
+            try:
+                inc = load(path)  # validate before touching the kernel
+                if km is None or not km.is_alive():
+                    if km is not None:
+                        stop_kernel(km)
+                    km = start_kernel()
+                else:
+                    _reset_kernel(km)
+                out = _render(inc, path, out_dir, keep_notebook, km, 300)
+                results.append(Result(str(path), out, time.perf_counter() - started))
+            except IncidentError as exc:
+                results.append(Result(str(path), None, time.perf_counter() - started, _first_line(str(exc)), True))
+            except ReportError as exc:
+                results.append(Result(str(path), None, time.perf_counter() - started, str(exc)))
+        if progress:
+            progress(len(paths), len(paths), "")
+    finally:
+        if km is not None:
+            stop_kernel(km)
+    return results
+
+
+def _reset_kernel(km) -> None:
+    """Clear the user namespace so one incident cannot leak into the next."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("get_ipython().reset(new_session=False, aggressive=False)\nimport matplotlib.pyplot as _plt; _plt.close('all'); del _plt")])
+    execute(nb, km=km, timeout=60)
+
+
+def _drop_cells_tagged(tag: str):
+    from nbconvert.preprocessors import Preprocessor
+
+    class DropTagged(Preprocessor):
+        def preprocess(self, nb, resources):
+            nb = copy.copy(nb)
+            nb.cells = [c for c in nb.cells if tag not in c.metadata.get("tags", [])]
+            return nb, resources
+
+    return DropTagged()
+
+
+def _section_of(nb, index: int) -> str:
+    for cell in reversed(nb.cells[: index + 1]):
+        section = cell.metadata.get("section")
+        if section:
+            return section
+    return "setup"
+
+
+def _failed_section(nb) -> str:
+    for i, cell in enumerate(nb.cells):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return _section_of(nb, i)
+    return "unknown"
+
+
+def _running_section(nb) -> str:
+    last = 0
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.get("execution_count"):
+            last = i
+    return _section_of(nb, last + 1 if last + 1 < len(nb.cells) else last)
+
+
+def _first_line(text: str) -> str:
+    text = (text or "").strip()
+    return text.splitlines()[0][:300] if text else ""
+
+
+def _unlink(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def terminal_progress(stream=sys.stderr):
+    """A one-line progress bar when `stream` is a terminal, else None."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int, name: str) -> None:
+        width = 24
+        filled = int(width * done / max(total, 1))
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:40]:<40}")
+        if done == total:
+            stream.write("\r" + " " * (width + 50) + "\r")
+        stream.flush()
+
+    return show

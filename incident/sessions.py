@@ -1,0 +1,176 @@
+"""Trading sessions: which session a moment of the incident belongs to.
+
+An event study counts days in sessions of the exchange, not calendar days.
+The rule for mapping a moment to a session:
+
+- a time on a session day before that day's close (pre-open included) maps
+  to that session; at or after the close it maps to the next session. The
+  close is the calendar's: 16:00 Hong Kong time on XHKG, 12:00 on half days.
+  News in the closing auction that follows (16:00–16:10) cannot move the
+  close freely, so it counts as after the close;
+- a time on a day the exchange is closed maps to the next session;
+- a date without a time (day precision) maps by its date: that session if
+  the exchange was open that day, else the next one. A source that gives only
+  the day does not say whether the market saw the news before the close.
+
+Times known to the hour or finer are placed by their earliest moment; with a
+close on the hour an hour-precision time is never ambiguous.
+
+exchange-calendars is slow to import, so it is imported only when a calendar
+is first needed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import date, datetime
+from functools import lru_cache
+
+import pandas as pd
+
+from .model import Incident
+from .when import When
+
+DEFAULT_CALENDAR = "XHKG"
+
+
+@lru_cache(maxsize=None)
+def calendar(name: str = DEFAULT_CALENDAR):
+    """The exchange-calendars calendar `name` (e.g. "XHKG"), from 1990 on where it has the history."""
+    # exchange-calendars 4.x still uses pandas APIs that pandas 3 deprecates;
+    # the warnings are theirs to fix and would only bury ours
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import exchange_calendars as xc
+
+        if name not in xc.get_calendar_names():
+            raise ValueError(f"unknown exchange calendar {name!r} (an exchange-calendars code such as 'XHKG')")
+        try:
+            return xc.get_calendar(name, start="1990-01-01")
+        except ValueError:  # holidays recorded only from a later year
+            return xc.get_calendar(name)
+
+
+def _cal(cal):
+    return calendar(cal) if isinstance(cal, str) else cal
+
+
+def sessions(start, end, cal=DEFAULT_CALENDAR) -> pd.DatetimeIndex:
+    """Session dates from `start` to `end`, both included."""
+    c = _cal(cal)
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    lo, hi = max(start, c.first_session), min(end, c.last_session)
+    if lo > hi:
+        return pd.DatetimeIndex([], name="date", dtype="datetime64[ns]")
+    return pd.DatetimeIndex(c.sessions_in_range(lo, hi), name="date").as_unit("ns")
+
+
+def session_of(moment: When | datetime | date | str, cal=DEFAULT_CALENDAR) -> pd.Timestamp:
+    """The session a moment belongs to (see the module's rule).
+
+    `moment` may be a `When`, a timezone-aware datetime, a date, or text
+    such as "2020-03-01 20:00" (then read in the exchange's zone). A naive
+    datetime is taken as exchange-local time.
+    """
+    return _place(moment, _cal(cal))[0]
+
+
+def session_rule(moment: When | datetime | date | str, cal=DEFAULT_CALENDAR) -> str:
+    """Why `moment` maps to its session: "by date", "before the open", ..."""
+    return _place(moment, _cal(cal))[1]
+
+
+def relative_day(session, day0, cal=DEFAULT_CALENDAR) -> int:
+    """Sessions from `day0` to `session` (0 on day 0, -1 the session before)."""
+    c = _cal(cal)
+    days = c.sessions
+    a, b = pd.Timestamp(session).normalize(), pd.Timestamp(day0).normalize()
+    for d in (a, b):
+        if d not in days:
+            raise ValueError(f"{d.date()} is not a {c.name} session")
+    return int(days.get_loc(a) - days.get_loc(b))
+
+
+def day_zero(inc: Incident) -> pd.Timestamp:
+    """Day 0 of the incident's event study: the session of its start.
+
+    The start is `market.event_start` when given, else the incident's first
+    impact milestone (its first detection if it has none).
+    """
+    return session_of(inc.when(_start_ref(inc)), _exchange(inc))
+
+
+def session_table(inc: Incident) -> pd.DataFrame:
+    """Every milestone with its session, its day relative to day 0, and the rule used."""
+    cal = _exchange(inc)
+    c = calendar(cal)
+    day0 = day_zero(inc)
+    rows = []
+    for m in inc.milestones:
+        w = inc.when(m.id)
+        session, rule = _place(w, c)
+        rows.append(
+            {
+                "id": m.id,
+                "title": m.title,
+                "when": w.label(),
+                "exchange_time": None if w.precision == "day" else pd.Timestamp(w.earliest).tz_convert(c.tz),
+                "session": session,
+                "day": relative_day(session, day0, c),
+                "rule": rule,
+            }
+        )
+    table = pd.DataFrame(rows, columns=["id", "title", "when", "exchange_time", "session", "day", "rule"])
+    return table.sort_values(["session", "day"], kind="stable").reset_index(drop=True)
+
+
+# -- the rule -----------------------------------------------------------------
+def _place(moment, c) -> tuple[pd.Timestamp, str]:
+    if isinstance(moment, str):
+        from .when import parse_when
+
+        moment = parse_when(moment, c.tz)
+    if isinstance(moment, When):
+        if moment.precision == "day":
+            return _by_date(pd.Timestamp(moment.earliest.date()), c)
+        moment = moment.earliest
+    if isinstance(moment, date) and not isinstance(moment, datetime):
+        return _by_date(pd.Timestamp(moment), c)
+    t = pd.Timestamp(moment)
+    t = t.tz_localize(c.tz) if t.tzinfo is None else t.tz_convert(c.tz)
+    day = pd.Timestamp(t.date())
+    _within(day, c)
+    if not c.is_session(day):
+        return c.date_to_session(day, "next"), "closed day"
+    if t >= c.session_close(day):
+        return c.next_session(day), "after the close"
+    if t < c.session_open(day):
+        return day, "before the open"
+    return day, "during the session"
+
+
+def _by_date(day: pd.Timestamp, c) -> tuple[pd.Timestamp, str]:
+    _within(day, c)
+    if c.is_session(day):
+        return day, "by date"
+    return c.date_to_session(day, "next"), "by date; closed day"
+
+
+def _within(day: pd.Timestamp, c) -> None:
+    if not (c.first_session <= day < c.last_session):
+        raise ValueError(f"{day.date()} is outside the {c.name} calendar ({c.first_session.date()}..{c.last_session.date()})")
+
+
+def _start_ref(inc: Incident) -> str:
+    from .timeline import incident_start
+
+    if inc.market is not None and inc.market.event_start:
+        return inc.market.event_start
+    ref = incident_start(inc)
+    if ref is None:
+        raise ValueError(f"incident {inc.id!r} has no impact or detection milestone to start the event study from")
+    return ref
+
+
+def _exchange(inc: Incident) -> str:
+    return inc.market.exchange if inc.market is not None else DEFAULT_CALENDAR

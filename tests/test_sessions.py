@@ -1,0 +1,96 @@
+"""Moments to HKEX sessions: weekends, Lunar New Year, the close, day 0."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pandas as pd
+import pytest
+
+from incident.sessions import day_zero, relative_day, session_of, session_rule, session_table, sessions
+
+T = pd.Timestamp
+
+
+def test_lunar_new_year_2020_is_not_sessions():
+    days = sessions("2020-01-22", "2020-01-30", "XHKG")
+    assert [d.date().isoformat() for d in days] == ["2020-01-22", "2020-01-23", "2020-01-24", "2020-01-29", "2020-01-30"]
+    for closed in ("2020-01-25", "2020-01-26", "2020-01-27", "2020-01-28"):
+        assert session_of(closed) == T("2020-01-29")
+        assert session_rule(closed) == "by date; closed day"
+
+
+def test_lunar_new_year_eve_is_a_half_day():
+    # the exchange closed at 12:00 on 2020-01-24: 11:59 is that session, 12:00 the next one after the holiday
+    assert session_of("2020-01-24 11:59") == T("2020-01-24")
+    assert session_of("2020-01-24 12:00") == T("2020-01-29")
+    assert session_rule("2020-01-24 13:00") == "after the close"
+
+
+def test_relative_days_skip_the_holiday():
+    assert relative_day("2020-01-29", "2020-01-24") == 1
+    assert relative_day("2020-01-24", "2020-01-29") == -1
+
+
+def test_weekend_evening_start_maps_to_monday(weimob):
+    # Sunday 2020-02-23 19:00 Beijing time
+    assert session_of(weimob.when("services-fail")) == T("2020-02-24")
+    assert session_rule(weimob.when("services-fail")) == "closed day"
+    assert day_zero(weimob) == T("2020-02-24")
+
+
+def test_sunday_evening_recovery_maps_to_monday(weimob):
+    # the 2020-03-01 20:00 recovery, a Sunday evening
+    assert session_of(weimob.when("data-recovered")) == T("2020-03-02")
+    assert relative_day(session_of(weimob.when("data-recovered")), day_zero(weimob)) == 5
+
+
+@pytest.mark.parametrize(
+    "text, session, rule",
+    [
+        ("2020-03-02 08:00", "2020-03-02", "before the open"),
+        ("2020-03-02 09:30", "2020-03-02", "during the session"),
+        ("2020-03-02 15:59", "2020-03-02", "during the session"),
+        ("2020-03-02 16:00", "2020-03-03", "after the close"),
+        ("2020-03-02 22:00", "2020-03-03", "after the close"),
+        ("2020-02-21 16:05", "2020-02-24", "after the close"),  # Friday after the close → Monday
+        ("2020-03-02", "2020-03-02", "by date"),
+    ],
+)
+def test_the_close_rule(text, session, rule):
+    assert session_of(text) == T(session)
+    assert session_rule(text) == rule
+
+
+def test_times_in_other_zones_are_converted():
+    # 08:30 UTC is 16:30 in Hong Kong: after the close
+    assert session_of(datetime(2020, 3, 2, 8, 30, tzinfo=timezone.utc)) == T("2020-03-03")
+    assert session_of("2020-03-02T07:59Z") == T("2020-03-02")
+    assert session_of(date(2020, 2, 23)) == T("2020-02-24")
+
+
+def test_every_milestone_has_its_session(weimob):
+    table = session_table(weimob)
+    assert set(table.columns) >= {"id", "session", "day", "rule"}
+    got = {r.id: (r.session.date().isoformat(), r.day) for r in table.itertuples()}
+    assert got == {
+        "deletion": ("2020-02-24", 0),
+        "services-fail": ("2020-02-24", 0),
+        "cause-found": ("2020-02-24", 0),
+        "hkex-announcement": ("2020-02-25", 1),
+        "new-users-back": ("2020-02-25", 1),
+        "login-reopened": ("2020-02-28", 4),
+        "data-recovered": ("2020-03-02", 5),
+        "compensation-announced": ("2020-03-02", 5),
+        "stock-up": ("2020-03-02", 5),
+        "migration-start": ("2020-03-03", 6),
+        "data-online": ("2020-03-03", 6),
+        "s1-published": ("2020-03-03", 6),
+    }
+
+
+def test_unknown_calendar_and_out_of_range():
+    with pytest.raises(ValueError, match="unknown exchange calendar"):
+        sessions("2020-01-01", "2020-02-01", "NOPE")
+    with pytest.raises(ValueError, match="outside the XHKG calendar"):
+        session_of("1950-01-03")
