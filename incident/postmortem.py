@@ -123,6 +123,24 @@ def _milestone_rows(inc: Incident, kinds: tuple[str, ...] | None = None) -> list
     return rows
 
 
+def figure_bundle(fig, dpi: int = 110) -> tuple[dict, dict]:
+    """A figure as a PNG display bundle with its title as alternative text.
+
+    Saved here rather than by the inline backend so that the bytes are the
+    same on every run (no software or date metadata) and the image has alt
+    text for screen readers.
+    """
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    titles = [t for ax in fig.axes for t in (ax.get_title(loc="left"), ax.get_title()) if t]
+    alt = titles[0] if titles else "Figure"
+    data = {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": alt}
+    return data, {"image/png": {"alt": alt}}
+
+
 # -- the sections ----------------------------------------------------------------
 def generated_date(inc: Incident) -> str:
     """SOURCE_DATE_EPOCH if set, else the latest date in the incident's data."""

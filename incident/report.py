@@ -55,11 +55,11 @@ def default_output(incident_path: str | Path, out: str | Path | None = None) -> 
     return out / name if (out.is_dir() or out.suffix != ".html") else out
 
 
-def build_notebook(incident_path: str | Path, notebook: Path = NOTEBOOK):
+def build_notebook(incident_path: str | Path, notebook: Path | None = None):
     """The report notebook with the incident folder injected as a parameter."""
     import nbformat
 
-    nb = nbformat.read(notebook, as_version=4)
+    nb = nbformat.read(notebook or NOTEBOOK, as_version=4)
     params = nbformat.v4.new_code_cell(
         f"incident_path = {str(Path(incident_path).resolve())!r}\n", id="injected-parameters"
     )
@@ -95,7 +95,16 @@ def execute(nb, km=None, timeout: int = 300):
     return nb
 
 
-def start_kernel():
+# What every report imports first. Sent to a new kernel at once, it loads there
+# while this process imports nbformat and nbconvert (about a second each way).
+WARM_UP = (
+    "import matplotlib\n"
+    "import pandas, incident, incident.postmortem, incident.plots, incident.market, incident.sessions\n"
+    "incident.sessions.calendar('XHKG')\n"
+)
+
+
+def start_kernel(warm_up: bool = True):
     """A Python kernel on local IPC sockets in a private temporary folder."""
     from jupyter_client.manager import KernelManager
 
@@ -103,6 +112,12 @@ def start_kernel():
     km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(runtime, "k"))
     km.start_kernel(cwd=str(NOTEBOOK.parent))
     km._incident_runtime = runtime
+    km._incident_warm = None
+    if warm_up:
+        kc = km.client()
+        kc.start_channels()
+        kc.execute(WARM_UP, silent=True, store_history=False)
+        km._incident_warm = kc  # kept open until the kernel stops, so the request is not dropped
     return km
 
 
@@ -110,6 +125,8 @@ def stop_kernel(km) -> None:
     import shutil
 
     try:
+        if getattr(km, "_incident_warm", None) is not None:
+            km._incident_warm.stop_channels()
         if km.has_kernel:
             km.shutdown_kernel(now=True)
     finally:
@@ -152,10 +169,17 @@ def render(
 
 def _render(inc, incident_path, output, keep_notebook, km, timeout) -> Path:
     out = default_output(incident_path, output)
-    nb = build_notebook(incident_path)
-    nb.metadata["title"] = f"Postmortem: {inc.title}"
-    execute(nb, km=km, timeout=timeout)
-    html = export_html(nb)
+    own = km is None
+    if own:
+        km = start_kernel()  # first, so that it warms up while we import below
+    try:
+        nb = build_notebook(incident_path)
+        nb.metadata["title"] = f"Postmortem: {inc.title}"
+        execute(nb, km=km, timeout=timeout)
+        html = export_html(nb)
+    finally:
+        if own:
+            stop_kernel(km)
     atomic_write(out, html.encode("utf-8"))
     if keep_notebook:
         import nbformat

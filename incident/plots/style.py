@@ -1,0 +1,211 @@
+"""The house style: colours, fonts, source lines, and text the fonts can show.
+
+Every `plot_*` function draws inside `house_style()`, a `rc_context` that
+sets the style sheet shipped next to this module and restores the user's
+rcParams afterwards. Chinese names are shown only when a CJK font is
+installed; otherwise the romanised name stands alone, so a figure never
+shows missing-glyph boxes.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import matplotlib as mpl
+from matplotlib import font_manager
+from matplotlib.text import Text
+from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import Bbox
+
+from ..model import Incident
+
+STYLE_FILE = Path(__file__).with_name("incident.mplstyle")
+BASE_FONT = "DejaVu Sans"  # ships with matplotlib, so it is always there
+CJK_FONTS = (
+    "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK SC", "Source Han Sans",
+    "WenQuanYi Zen Hei", "Microsoft JhengHei", "Microsoft YaHei", "PingFang TC", "PingFang SC",
+    "Hiragino Sans", "SimHei",
+)
+
+# Okabe-Ito, by name (the same order as the style sheet's colour cycle)
+COLOURS = {
+    "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
+    "sky": "#56B4E9", "purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000",
+    "grey": "#8C8C8C", "ink": "#333333", "faint": "#666666",
+}
+IMPACT_COLOURS = {
+    "major_outage": COLOURS["vermillion"],
+    "partial_outage": COLOURS["orange"],
+    "degraded_performance": COLOURS["sky"],
+    "under_maintenance": COLOURS["purple"],
+    "operational": COLOURS["green"],
+}
+SOURCE_SIZE = 7
+
+
+# -- fonts ----------------------------------------------------------------------
+def cjk_font() -> str | None:
+    """The family name of an installed CJK-capable font, or None."""
+    return _installed_cjk_font()
+
+
+@lru_cache(maxsize=None)
+def _installed_cjk_font() -> str | None:
+    for family in CJK_FONTS:
+        try:
+            font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+        except ValueError:
+            continue
+        return family
+    return None
+
+
+def font_family() -> list[str]:
+    """Fonts in order of use: glyphs missing from the first come from the next."""
+    cjk = cjk_font()
+    return [BASE_FONT, cjk] if cjk else [BASE_FONT]
+
+
+@lru_cache(maxsize=None)
+def _charmap(family: str) -> frozenset[int]:
+    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    return frozenset(font_manager.get_font(path).get_charmap())
+
+
+def can_render(text: str) -> bool:
+    """Whether the house fonts have a glyph for every character of `text`."""
+    covered = [_charmap(f) for f in font_family()]
+    return all(c.isspace() or any(ord(c) in cm for cm in covered) for c in text)
+
+
+def renderable(text: str) -> str:
+    """`text` without the characters no house font can draw (and brackets left empty)."""
+    if can_render(text):
+        return text
+    covered = [_charmap(f) for f in font_family()]
+    kept = "".join(c if c.isspace() or any(ord(c) in cm for cm in covered) else "\0" for c in text)
+    kept = re.sub(r"\(\s*[\0\s/,;:、]*\)|\0+", "", kept)
+    return re.sub(r"\s{2,}", " ", kept).strip()
+
+
+def person_label(romanised: str, original: str | None = None) -> str:
+    """'Sun Taoyong (孫濤勇)' when a font can show the original, else 'Sun Taoyong'."""
+    if isinstance(original, str) and original and cjk_font() and can_render(original):
+        return f"{romanised} ({original})"
+    return romanised
+
+
+# -- the style ------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def _sheet() -> dict:
+    return dict(mpl.rc_params_from_file(STYLE_FILE, use_default_template=False))
+
+
+@contextmanager
+def house_style():
+    """Use the house style inside the block; the user's rcParams come back after."""
+    with mpl.rc_context(rc={**_sheet(), "font.family": font_family()}):
+        try:
+            yield
+        finally:
+            interactive = mpl.is_interactive()
+    # Interactive mode is the session's, not the style's: Jupyter's inline
+    # backend turns it on when the first figure loads it, maybe inside the block.
+    mpl.interactive(interactive)
+
+
+def axes_for(ax, size: tuple[float, float]):
+    """`ax` (given the house fonts and ticks), or the Axes of a new figure of `size` inches."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=size)
+    house_axes(ax)
+    return ax
+
+
+def house_axes(ax) -> None:
+    """Give `ax` the house fonts, tick labels, grid and spines, ticks made later included.
+
+    Call inside `house_style()`. An Axes made outside it (a user's grid) keeps
+    the fonts of its creation for its titles and ticks; without this, a
+    Chinese name there would show as boxes.
+    """
+    rc = mpl.rcParams
+    family = font_family()
+    ax.tick_params(which="both", labelfontfamily=family, color=rc["xtick.color"],
+                   grid_color=rc["grid.color"], grid_linewidth=rc["grid.linewidth"])
+    ax.tick_params(axis="x", labelsize=rc["xtick.labelsize"], labelcolor=rc["xtick.labelcolor"])
+    ax.tick_params(axis="y", labelsize=rc["ytick.labelsize"], labelcolor=rc["ytick.labelcolor"])
+    ax.set_axisbelow(rc["axes.axisbelow"])
+    for label in (ax.xaxis.label, ax.yaxis.label):
+        label.set_fontsize(rc["axes.labelsize"])
+        label.set_color(rc["axes.labelcolor"])
+    for side, spine in ax.spines.items():
+        spine.set_edgecolor(rc["axes.edgecolor"])
+        if not rc[f"axes.spines.{side}"]:
+            spine.set_visible(False)
+    for text in ax.findobj(Text):
+        text.set_fontfamily(family)
+
+
+def subtitle(ax, title: str, text: str | None = None) -> None:
+    """A bold title and, under it, one or more lines of explanation."""
+    lines = text.count("\n") + 1 if text else 0
+    ax.set_title(title, loc="left", pad=8 + lines * 11)
+    if text:
+        ax.annotate(
+            text, xy=(0, 1), xycoords="axes fraction", xytext=(0, 6), textcoords="offset points",
+            ha="left", va="bottom", fontsize=8.5, color=COLOURS["ink"], gid="subtitle",
+        )
+
+
+def thousands(axis, scale: float = 1.0, decimals: int = 0) -> None:
+    """Tick labels with thousands separators (values divided by `scale`)."""
+    axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / scale:,.{decimals}f}".replace("-", "\N{MINUS SIGN}")))
+
+
+def millions(value: float) -> str:
+    """35000000 -> '35', 2500000 -> '2.5' (in millions)."""
+    return f"{value / 1e6:,.1f}".removesuffix(".0")
+
+
+# -- sources ----------------------------------------------------------------------
+def sources_text(inc_or_ids: Incident | Iterable[str] | str, ids: Iterable[str] | None = None) -> str:
+    """'Sources: S1 Finet, 2020-03-03 · S7 ...' for an incident's sources, or the given names."""
+    if isinstance(inc_or_ids, str):
+        return inc_or_ids
+    if isinstance(inc_or_ids, Incident):
+        inc = inc_or_ids
+        order = [s.id for s in inc.sources]
+        wanted = order if ids is None else sorted(set(ids), key=lambda i: (order.index(i) if i in order else len(order), i))
+        parts = []
+        for sid in wanted:
+            s = inc.sources_by_id.get(sid)
+            parts.append(f"{sid} {renderable(s.publisher)}, {s.date}" if s else sid)
+    else:
+        parts = list(dict.fromkeys(inc_or_ids))
+    return ("Source: " if len(parts) == 1 else "Sources: ") + " · ".join(parts)
+
+
+def source_line(ax, inc_or_ids, ids: Iterable[str] | None = None, under: Iterable = ()):
+    """Write the sources in small type under the Axes, its x labels and the artists `under`; return the text."""
+    text = sources_text(inc_or_ids, ids)
+    width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
+    chars = max(40, int(width_pt / (SOURCE_SIZE * 0.56)))
+    text = "\n".join(textwrap.wrap(text, chars, break_on_hyphens=False))
+    above = list(under)
+
+    def below_everything(renderer):
+        boxes = [ax.bbox, ax.xaxis.get_tightbbox(renderer), *(a.get_window_extent(renderer) for a in above)]
+        return Bbox.union([b for b in boxes if b is not None])
+
+    return ax.annotate(
+        text, xy=(0, 0), xycoords=("axes fraction", below_everything), xytext=(0, -5), textcoords="offset points",
+        ha="left", va="top", fontsize=SOURCE_SIZE, color=COLOURS["faint"], gid="source-line",
+    )

@@ -1,0 +1,299 @@
+"""The figures draw what the tables say: positions, sizes, values and text."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import warnings
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+
+from incident.costs import provision_table, sensitivity_table, stated_window_hours, traffic_table
+from incident.eventstudy import returns
+from incident.financials import financials_table
+from incident.plots import (
+    plot_compensation, plot_financials, plot_market, plot_provision, plot_timeline, rebased_prices, style,
+)
+from incident.prices import market_prices
+from incident.timeline import compensated_window, format_hours, milestone_table, phase_table
+
+PLOTS = [plot_timeline, plot_provision, plot_compensation, plot_market, plot_financials]
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def timeline(weimob):
+    ax = plot_timeline(weimob)
+    ax.figure.canvas.draw()
+    return ax
+
+
+def with_gid(ax, prefix: str) -> dict:
+    """Artists of `ax` by gid, for gids starting with `prefix`."""
+    return {a.get_gid(): a for a in ax.findobj(lambda a: (a.get_gid() or "").startswith(prefix))}
+
+
+def num(t) -> float:
+    return float(mdates.date2num(pd.Timestamp(t).tz_convert("UTC").tz_localize(None).to_pydatetime()))
+
+
+def texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.findobj(Text) if t.get_text()]
+
+
+def overlapping(boxes) -> list:
+    return [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2) if box_a.overlaps(box_b)]
+
+
+# -- timeline ---------------------------------------------------------------------
+def test_timeline_one_band_per_phase_with_its_bounds(weimob, timeline):
+    phases = phase_table(weimob)
+    bands = with_gid(timeline, "phase:")
+    cores = {k: v for k, v in bands.items() if not k.endswith(":uncertain")}
+    assert len(cores) == len(phases)
+    rows = set()
+    for _, p in phases.iterrows():
+        band = cores[f"phase:{p['id']}"]
+        assert band.get_x() == pytest.approx(num(p["start_latest"]))
+        assert band.get_width() == pytest.approx(num(p["end"]) - num(p["start_latest"]))
+        rows.add(band.get_y())
+        uncertain = timeline.findobj(lambda a: a.get_gid() == f"phase:{p['id']}:uncertain")
+        expected = [(s, e) for s, e in ((p["start"], p["start_latest"]), (p["end"], p["end_latest"])) if e > s]
+        np.testing.assert_allclose(
+            sorted((a.get_x(), a.get_x() + a.get_width()) for a in uncertain),
+            sorted((num(s), num(e)) for s, e in expected),
+        )
+    assert len(rows) == len(phases)  # one row each
+
+
+def test_timeline_one_marker_per_milestone(weimob, timeline):
+    milestones = milestone_table(weimob)
+    markers = with_gid(timeline, "milestone:")
+    assert set(markers) == {f"milestone:{i}" for i in milestones["id"]}
+    labels = with_gid(timeline, "milestone-label:")
+    for _, m in milestones.iterrows():
+        marker = markers[f"milestone:{m['id']}"]
+        label = labels[f"milestone-label:{m['id']}"].get_text()
+        if m["precision"] == "day":  # a span over the whole local day, not a fake exact time
+            assert isinstance(marker, Rectangle)
+            assert marker.get_x() == pytest.approx(num(m["time"]))
+            assert marker.get_x() + marker.get_width() == pytest.approx(num(m["time_latest"]))
+            assert mdates.num2date(marker.get_x(), tz=weimob.tz).hour == 0
+        else:
+            assert isinstance(marker, Line2D)
+            assert marker.get_xdata()[0] == pytest.approx(num(m["time"]))
+            hollow = marker.get_markerfacecolor() == "white"
+            assert hollow == bool(m["approximate"])
+        assert label.startswith("~") == bool(m["approximate"])
+
+
+def test_timeline_labels_do_not_overlap(weimob, timeline):
+    fig = timeline.figure
+    labels = with_gid(timeline, "milestone-label:")
+    markers = with_gid(timeline, "milestone:")
+    boxes = [(k, a.get_window_extent()) for k, a in labels.items()]
+    assert not overlapping(boxes)
+    for name, box in boxes:  # no label covers another milestone's marker, and none leaves the figure
+        for key, marker in markers.items():
+            if key.split(":")[1] != name.split(":")[1]:
+                assert not box.overlaps(marker.get_window_extent()), (name, key)
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1
+
+
+def test_timeline_labels_do_not_overlap_in_a_small_grid_cell(weimob):
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), layout="constrained")
+    ax = plot_timeline(weimob, ax=axes[0, 1])
+    assert ax is axes[0, 1]
+    fig.canvas.draw()
+    boxes = [(k, a.get_window_extent()) for k, a in with_gid(ax, "milestone-label:").items()]
+    assert not overlapping(boxes)
+    assert all(ax.bbox.x0 - 1 <= box.x0 and box.x1 <= ax.bbox.x1 + 1 for _, box in boxes)
+
+
+def test_timeline_shows_the_computed_compensated_window(weimob, timeline):
+    start, end, hours = compensated_window(weimob)
+    bracket = with_gid(timeline, "compensated-window")["compensated-window"]
+    xs = bracket.get_xdata()
+    assert (min(xs), max(xs)) == pytest.approx((num(start.earliest), num(end.earliest)))
+    text = with_gid(timeline, "compensated-window-label")["compensated-window-label"].get_text()
+    assert format_hours(hours, hours) in text
+    stated = stated_window_hours(weimob)
+    assert f"states {format_hours(stated, stated)}" in text
+
+
+def test_timeline_time_axis_is_in_the_incident_zone(weimob, timeline):
+    ticks = timeline.xaxis.get_majorticklocs()
+    assert all(mdates.num2date(t, tz=weimob.tz).hour == 0 for t in ticks)  # local midnights
+    assert weimob.timezone in timeline.get_xlabel()
+
+
+# -- costs ------------------------------------------------------------------------
+def test_provision_bars_are_the_parts(weimob):
+    table = provision_table(weimob)
+    for source in (weimob, table):
+        ax = plot_provision(source)
+        bars = with_gid(ax, "provision:")
+        for _, part in table.iterrows():
+            assert bars[f"provision:{part['party']}"].get_width() == pytest.approx(part["amount"])
+        assert bars["provision:total"].get_width() == pytest.approx(table.attrs["total"])
+        # a waterfall: each part starts where the one before it ends, and they reach the total
+        parts = sorted((b for k, b in bars.items() if k != "provision:total"), key=lambda b: b.get_x())
+        for a, b in zip(parts, parts[1:]):
+            assert b.get_x() == pytest.approx(a.get_x() + a.get_width())
+        assert parts[-1].get_x() + parts[-1].get_width() == pytest.approx(table.attrs["total"])
+
+
+def test_provision_amounts_are_labelled_in_millions(weimob):
+    ax = plot_provision(weimob)
+    shown = texts(ax)
+    for amount in provision_table(weimob)["amount"]:
+        assert any(t.startswith(f"{amount / 1e6:,.0f} M") for t in shown)
+
+
+def test_heatmap_is_the_sensitivity_table(weimob):
+    ax = plot_compensation(weimob)
+    table = sensitivity_table(weimob)
+    image = with_gid(ax, "sensitivity")["sensitivity"]
+    np.testing.assert_allclose(np.asarray(image.get_array()), table.to_numpy())
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"{r:,.0f}" for r in table.index]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{m:.0%}" for m in table.columns]
+    cells = {t.get_text() for t in ax.texts}
+    assert all(f"{v:,.0f}" in cells for v in table.to_numpy().ravel())
+    _, _, hours = compensated_window(weimob)
+    assert format_hours(hours, hours) in with_gid(ax, "subtitle")["subtitle"].get_text()
+    scheme = with_gid(ax, "traffic-scheme")["traffic-scheme"].get_text()
+    for item in traffic_table(weimob)["item"]:
+        assert style.renderable(item).split()[0] in scheme
+
+
+# -- market -----------------------------------------------------------------------
+def test_rebased_prices_are_100_on_the_last_close_before_the_incident(weimob):
+    rebased = rebased_prices(weimob)
+    base = rebased.attrs["base_date"]
+    assert base == pd.Timestamp("2020-02-21")  # Friday; the outage began on Sunday evening
+    assert rebased.loc[base].tolist() == pytest.approx([100.0, 100.0])
+    stock, bench = market_prices(weimob)
+    day = pd.Timestamp("2020-03-02")
+    assert rebased.loc[day, weimob.market.ticker] == pytest.approx(stock.loc[day, "close"] / stock.loc[base, "close"] * 100)
+    assert rebased.loc[day, weimob.market.benchmark] == pytest.approx(bench.loc[day, "close"] / bench.loc[base, "close"] * 100)
+    assert rebased[weimob.market.benchmark].isna().sum() > 0  # vendor placeholders are left out
+
+
+def test_market_figure_draws_the_rebased_series_and_the_market_day(weimob):
+    ax = plot_market(weimob)
+    rebased = rebased_prices(weimob)
+    base = rebased.attrs["base_date"]
+    for gid, column in (("stock", weimob.market.ticker), ("benchmark", weimob.market.benchmark)):
+        line = with_gid(ax, gid)[gid]
+        series = pd.Series(line.get_ydata(), index=pd.DatetimeIndex(line.get_xdata()))
+        assert series.loc[base] == pytest.approx(100)
+        pd.testing.assert_series_equal(series, rebased[column].dropna().loc[series.index], check_names=False,
+                                       check_freq=False, check_index_type=False)
+    move = with_gid(ax, "market-move:")["market-move:stock-up"]
+    close = market_prices(weimob)[0]["close"]
+    day = pd.Timestamp(move.xy[0])
+    assert move.get_text().startswith(f"{returns(close).loc[day]:+.2%}")
+    assert move.xy[1] == pytest.approx(rebased.loc[day, weimob.market.ticker])
+    assert "+12.29%" in move.get_text()  # the day the source reports
+    outage = with_gid(ax, "outage")["outage"]
+    phases = phase_table(weimob)
+    local = [t.tz_convert("Asia/Hong_Kong").tz_localize(None) for t in (phases["start"].min(), phases["end_latest"].max())]
+    assert (outage.get_x(), outage.get_x() + outage.get_width()) == pytest.approx(tuple(mdates.date2num(local)))
+
+
+# -- financials -------------------------------------------------------------------
+def test_financial_bars_are_the_figures(weimob):
+    ax = plot_financials(weimob)
+    table = financials_table(weimob).set_index("id")
+    bars = with_gid(ax, "financial:")
+    shown = {k.split(":", 1)[1] for k in bars}
+    assert {table.loc[i, "period"] for i in shown} == {"2015", "2018", "H1 2019"}
+    assert {table.loc[i, "metric"] for i in shown} == {"revenue", "adjusted EBITDA"}
+    for key, bar in bars.items():
+        assert bar.get_height() == pytest.approx(table.loc[key.split(":", 1)[1], "value"])
+
+
+# -- house style --------------------------------------------------------------------
+@pytest.mark.parametrize("plot", PLOTS, ids=lambda p: p.__name__)
+def test_plot_returns_the_given_axes_and_names_its_sources(weimob, plot):
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5))
+    assert plot(weimob, ax=axes[1]) is axes[1]
+    assert not axes[0].has_data()
+    line = with_gid(axes[1], "source-line")["source-line"]
+    assert line.get_text().startswith("Source")
+    fig.canvas.draw()
+    assert line.get_window_extent().y1 <= axes[1].xaxis.get_tightbbox().y0 + 1  # under the x labels
+
+
+def test_plots_leave_the_global_rcparams_alone(weimob):
+    plt.figure()  # let pyplot settle its backend first
+    before = {k: v for k, v in mpl.rcParams.items() if k != "backend"}
+    for plot in PLOTS:
+        plot(weimob)
+    after = {k: v for k, v in mpl.rcParams.items() if k != "backend"}
+    assert after == before
+
+
+def test_importing_incident_does_not_import_matplotlib():
+    code = "import sys, incident, incident.timeline, incident.costs; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# -- Chinese names ----------------------------------------------------------------
+def _draw_collecting_glyph_warnings(axes) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for ax in axes:
+            ax.figure.canvas.draw()
+    return [str(w.message) for w in caught if "Glyph" in str(w.message) and "missing" in str(w.message)]
+
+
+def _has_cjk(text: str) -> bool:
+    return any(0x2E80 <= ord(c) <= 0x9FFF or 0xF900 <= ord(c) <= 0xFFEF for c in text)
+
+
+def test_person_label():
+    assert style.person_label("Sun Taoyong", None) == "Sun Taoyong"
+    assert style.person_label("Sun Taoyong", float("nan")) == "Sun Taoyong"  # an empty table cell
+
+
+def test_with_a_cjk_font_names_carry_the_chinese(weimob):
+    if style.cjk_font() is None:
+        pytest.skip("no CJK font installed (Debian: fonts-noto-cjk)")
+    ax = plot_provision(weimob)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "Sun Taoyong (孫濤勇)" in labels[1]
+    assert _draw_collecting_glyph_warnings([ax]) == []
+
+
+def test_without_a_cjk_font_names_are_romanised_and_no_glyph_is_missing(weimob, monkeypatch):
+    monkeypatch.setattr(style, "cjk_font", lambda: None)
+    assert style.person_label("Sun Taoyong", "孫濤勇") == "Sun Taoyong"
+    axes = [plot(weimob) for plot in PLOTS]
+    assert _draw_collecting_glyph_warnings(axes) == []
+    for ax in axes:
+        assert not [t for t in texts(ax) if _has_cjk(t)]
+    labels = [t.get_text() for t in axes[1].get_yticklabels()]
+    assert labels[1].splitlines()[0] == "Sun Taoyong"
+
+
+def test_cjk_text_in_a_users_axes_uses_the_house_fonts(weimob):
+    """An Axes made outside the house style still gets fonts that have the glyphs."""
+    fig, ax = plt.subplots()  # the user's defaults: DejaVu Sans only
+    plot_provision(weimob, ax=ax)
+    assert _draw_collecting_glyph_warnings([ax]) == []
