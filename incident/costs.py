@@ -108,14 +108,20 @@ def cash_example(inc: Incident) -> dict:
     return out
 
 
-def stated_window_hours(inc: Incident) -> float | None:
-    """The hours a source states for the compensated window, if a claim does."""
+def stated_window_claim(inc: Incident):
+    """The claim that states the compensated window's length, if any."""
     cash = inc.compensation.cash
     for claim in inc.claims:
         c = claim.check
-        if c.kind == "duration" and (c.start, c.end) == (cash.window_start, cash.window_end):
-            return claim.stated
+        if c.kind == "duration" and (c.start, c.end) == (cash.window_start, cash.window_end) and claim.stated is not None:
+            return claim
     return None
+
+
+def stated_window_hours(inc: Incident) -> float | None:
+    """The hours a source states for the compensated window, if a claim does."""
+    claim = stated_window_claim(inc)
+    return None if claim is None else claim.stated
 
 
 def sensitivity_table(inc: Incident) -> pd.DataFrame:

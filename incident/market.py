@@ -91,6 +91,31 @@ def market_summary(inc: Incident, model: str = "market") -> dict:
     }
 
 
+def rebased_prices(inc: Incident, base_date=None, prices: Prices | None = None) -> pd.DataFrame:
+    """Closes of the stock and its benchmark (columns named by ticker), 100 at `base_date`.
+
+    The base defaults to the last session before day 0 on which both have a
+    close. Flagged bars (vendor placeholders) are left out as NaN.
+    """
+    stock, bench = prices or market_prices(inc)
+    closes = pd.DataFrame({inc.market.ticker: stock["close"], inc.market.benchmark: bench["close"]})
+    for name, dates in excluded_bars(inc, (stock, bench)).groupby("series")["date"]:
+        closes.loc[closes.index.isin(dates), name] = float("nan")
+    if base_date is None:
+        before = closes[closes.index < day_zero(inc)].dropna()
+        if before.empty:
+            raise ValueError(f"no close of both {', '.join(closes.columns)} before the incident")
+        base = before.index[-1]
+    else:
+        base = pd.Timestamp(base_date)
+    if base not in closes.index or closes.loc[base].isna().any():
+        raise ValueError(f"no close of both series on {base.date()} to rebase to")
+    out = closes / closes.loc[base] * 100
+    out.index.name = "date"
+    out.attrs["base_date"] = base
+    return out
+
+
 # -- claims -------------------------------------------------------------------
 def check_market_claim(inc: Incident, claim: Claim, prices: Prices | None = None) -> dict:
     """Dispatch a price, return or near-high claim to its check."""

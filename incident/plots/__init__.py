@@ -5,13 +5,14 @@
 
 Each `plot_*` takes the incident (or a table of the library) and `ax=None`,
 draws on that Axes or a new one, and returns the Axes. `plot_event_study`
-lives in `incident.eventplot` and is re-exported here.
+(`plot_event_study` draws an `incident.eventstudy` result.)
 """
 
-from ..eventplot import plot_event_study
+from .eventstudy import plot_event_study
 from .costs import plot_compensation, plot_provision
 from .financials import plot_financials
-from .market import plot_market, rebased_prices
+from ..market import rebased_prices
+from .market import plot_market
 from .style import cjk_font, house_style, person_label, source_line
 from .timeline import plot_timeline
 

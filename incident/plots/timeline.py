@@ -10,6 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.transforms import ScaledTranslation
 
+from ..costs import stated_window_claim
 from ..model import Incident
 from ..timeline import compensated_window, format_hours, milestone_table, phase_table
 from .style import COLOURS, IMPACT_COLOURS, axes_for, house_style, renderable, source_line
@@ -178,7 +179,7 @@ def _draw_compensated_window(ax, inc: Incident, y: float) -> list[str] | None:
     ax.plot([lo, lo, hi, hi], [y + 0.2, y, y, y + 0.2], color=COLOURS["ink"], lw=1, gid="compensated-window")
     text = f"Compensated window {start.label()} → {end.label()}: {format_hours(hours, hours)} by the calendar"
     ids = list(inc.compensation.cash.sources)
-    claim = _stated_window(inc)
+    claim = stated_window_claim(inc)
     if claim is not None and abs(claim.stated - hours) > 1e-9:
         text += f" ({', '.join(claim.sources)} states {format_hours(claim.stated, claim.stated)})"
         ids += claim.sources
@@ -186,16 +187,6 @@ def _draw_compensated_window(ax, inc: Incident, y: float) -> list[str] | None:
     ax.annotate(text, xy=((lo + hi) / 2, y), ha="center", va="center", fontsize=8, color=COLOURS["ink"], zorder=5,
                 gid="compensated-window-label", bbox=dict(boxstyle="square,pad=0.25", facecolor="white", edgecolor="none"))
     return ids
-
-
-def _stated_window(inc: Incident):
-    """The claim that states the compensated window's length, if any."""
-    cash = inc.compensation.cash
-    for claim in inc.claims:
-        c = claim.check
-        if c.kind == "duration" and (c.start, c.end) == (cash.window_start, cash.window_end) and claim.stated is not None:
-            return claim
-    return None
 
 
 # -- axes -------------------------------------------------------------------------
