@@ -95,6 +95,42 @@ def cmd_prices(args) -> int:
     return 0
 
 
+def cmd_import_statuspage(args) -> int:
+    from .statuspage import import_statuspage
+
+    folders = import_statuspage(args.feed, args.output, overwrite=args.force)
+    for folder in folders:
+        print(f"wrote {folder}")
+    print(f"{len(folders)} incidents imported from {args.feed}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .compare import compare_table
+    from .plots import plot_compare
+    from .loader import load
+
+    a, b = load(args.a), load(args.b)
+    print(compare_table(a, b).to_string(float_format=lambda x: f"{x:,.2f}"))
+    out = Path(args.output or f"reports/compare-{a.id}-{b.id}.png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ax = plot_compare(a, b)
+    ax.figure.savefig(out, dpi=150, bbox_inches="tight")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_new(args) -> int:
+    from .scaffold import write_new
+
+    path = write_new(args.id, args.data_dir)
+    print(f"wrote {path}: fill the values marked '# required', then run: incident validate {path.parent}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incident", description="Incident timelines and postmortems as data.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -122,6 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of incident.yaml")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("import", help="convert incidents from another format")
+    formats = p.add_subparsers(dest="format", required=True, metavar="FORMAT")
+    p = formats.add_parser("statuspage", help="an Atlassian Statuspage incidents.json feed, one folder per incident")
+    p.add_argument("feed", metavar="FEED", help="the incidents.json file")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write incident folders into")
+    p.add_argument("--force", action="store_true", help="replace incident files that already exist")
+    p.set_defaults(func=cmd_import_statuspage)
+
+    p = sub.add_parser("compare", help="two incidents side by side: table and figure")
+    p.add_argument("a", metavar="A", help="first incident folder")
+    p.add_argument("b", metavar="B", help="second incident folder")
+    p.add_argument("-o", "--output", metavar="PNG", help="figure file (default reports/compare-A-B.png)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("new", help="start a new incident file from the commented template")
+    p.add_argument("id", metavar="ID", help="incident id, e.g. acme-2024")
+    p.add_argument("--data-dir", default="data", metavar="DIR", help="where incident folders live (default data)")
+    p.set_defaults(func=cmd_new)
     return parser
 
 

@@ -8,7 +8,8 @@ path and line, and `load` raises one `IncidentError` carrying all of them.
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from pydantic import ValidationError
@@ -84,7 +85,6 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
 
     for name in ("sources", "milestones", "phases", "financials", "claims"):
         unique(getattr(inc, name), name)
-    milestone_ids = set(inc.milestones_by_id)
     for i, m in enumerate(inc.milestones):
         try:
             parse_when(m.at, inc.tz, m.precision, m.approximate)
@@ -94,9 +94,14 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
     def when(ref: str, path: tuple):
         try:
             return inc.when(ref)
-        except ValueError:
-            hint = "a milestone id or a time"
-            out.append((path, f"{ref!r} is neither a known milestone id nor a valid time ({hint})"))
+        except ValueError as exc:
+            if ref in inc.milestones_by_id:
+                return None  # the milestone's own time is wrong, and reported at the milestone
+            if re.match(r"\d{4}-\d{2}-\d{2}", ref):  # meant as a time: say what is wrong with it
+                out.append((path, str(exc)))
+            else:
+                hint = "a milestone id or a time"
+                out.append((path, f"{ref!r} is neither a known milestone id nor a valid time ({hint})"))
             return None
 
     def ordered(start_ref, end_ref, path, start_field, end_field):
@@ -112,8 +117,22 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
     comp = inc.compensation
     if comp and comp.cash:
         ordered(comp.cash.window_start, comp.cash.window_end, ("compensation", "cash"), "window_start", "window_end")
+        for key in ("window_start", "window_end"):  # the payout is hours × rate: a date alone gives no hours
+            ref = getattr(comp.cash, key)
+            try:
+                point = inc.when(ref)
+            except ValueError:
+                continue  # reported above
+            if not point.exact:
+                out.append((("compensation", "cash", key),
+                            f"{ref!r} is known only to the {point.precision}; the compensated window needs times "
+                            "to the minute"))
     if inc.market and inc.market.event_start:
         when(inc.market.event_start, ("market", "event_start"))
+    if inc.market:
+        for key in ("prices", "benchmark_prices"):
+            if not _inside_folder(getattr(inc.market, key)):
+                out.append((("market", key), "must be a path inside the incident folder (relative, without '..')"))
 
     prov = inc.provision
     if prov:
@@ -143,6 +162,12 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
             if sid not in source_ids:
                 out.append((path + (j,), f"unknown source {sid!r} (known: {', '.join(sorted(source_ids))})"))
     return out
+
+
+def _inside_folder(relative: str) -> bool:
+    """Whether a data path stays in the incident folder: relative, no '..' (either slash)."""
+    windows = PureWindowsPath(relative)
+    return not (PurePosixPath(relative).is_absolute() or windows.anchor or ".." in windows.parts)
 
 
 def _source_refs(inc: Incident):

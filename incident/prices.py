@@ -29,6 +29,7 @@ PRICES = ["open", "high", "low", "close"]
 REQUIRED = ["date", *COLUMNS]
 LAYOUTS = "date,open,high,low,close,volume or Yahoo's Date,Open,High,Low,Close,Adj Close,Volume"
 MAX_PROBLEMS = 20  # a broken export can have thousands of bad rows; the first ones tell the story
+MAX_BYTES = 50_000_000  # a century of daily bars is ~3 MB; refuse anything absurd before reading it
 
 # a session date, optionally at midnight with an offset (yfinance's to_csv)
 _DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]00:00(?::00)?(?:[+-]\d{2}:?\d{2}|Z)?)?$")
@@ -50,10 +51,15 @@ def read_prices(path: str | Path, calendar: str | None = None) -> pd.DataFrame:
     if not p.is_file():
         raise IncidentError.single(file, "no such price file")
     try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise IncidentError.single(file, f"file is {size:,} bytes; the limit is {MAX_BYTES:,}")
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise IncidentError.single(file, f"not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    lines = _rows(text)
+    except OSError as exc:
+        raise IncidentError.single(file, f"cannot read file: {exc.strerror or exc}") from None
+    lines = _rows(text, file)
     if not lines:
         raise IncidentError.single(file, f"the file is empty; expected a header line ({LAYOUTS})", line=1)
     header_line, header = lines[0]
@@ -160,20 +166,36 @@ def market_prices(inc: Incident) -> tuple[pd.DataFrame, pd.DataFrame]:
     except ValueError as exc:
         raise IncidentError.single(file, str(exc), path="market.exchange") from None
     return (
-        read_prices(folder / inc.market.prices, calendar),
-        read_prices(folder / inc.market.benchmark_prices, calendar),
+        read_prices(_inside(folder, inc.market.prices, file, "market.prices"), calendar),
+        read_prices(_inside(folder, inc.market.benchmark_prices, file, "market.benchmark_prices"), calendar),
     )
 
 
+def _inside(folder: Path, relative: str, file: str, field: str) -> Path:
+    """`folder / relative`, refused if it leads outside the folder (by '..', an absolute path or a link).
+
+    The loader refuses '..' and absolute paths already; this also catches a
+    symbolic link inside the folder that points elsewhere.
+    """
+    path = folder / relative
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise IncidentError.single(file, f"{relative!r} leads outside the incident folder; price files must be inside it",
+                                   path=field)
+    return path
+
+
 # -- reading ------------------------------------------------------------------
-def _rows(text: str) -> list[tuple[int, list[str]]]:
+def _rows(text: str, file: str) -> list[tuple[int, list[str]]]:
     """(line number, fields) for every non-blank CSV row."""
     reader = csv.reader(io.StringIO(text))
     out, start = [], 1
-    for fields in reader:
-        if any(f.strip() for f in fields):
-            out.append((start, [f.strip() for f in fields]))
-        start = reader.line_num + 1
+    try:
+        for fields in reader:
+            if any(f.strip() for f in fields):
+                out.append((start, [f.strip() for f in fields]))
+            start = reader.line_num + 1
+    except csv.Error as exc:  # e.g. a field over csv's 128 kB limit: not a price file
+        raise IncidentError.single(file, f"not a readable CSV file: {exc}", line=start) from None
     return out
 
 

@@ -26,6 +26,8 @@ PACKAGE = Path(__file__).resolve().parent
 NOTEBOOK = PACKAGE.parent / "notebooks" / "postmortem.ipynb"
 TEMPLATES = PACKAGE / "templates"
 KERNEL = "python3"
+# Kernels for one report: its sections run side by side (see execute_parallel).
+WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 class ReportError(RuntimeError):
@@ -67,6 +69,66 @@ def build_notebook(incident_path: str | Path, notebook: Path | None = None):
     index = next((i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), -1)
     nb.cells.insert(index + 1, params)
     return nb
+
+
+def execute_parallel(nb, kms, timeout: int = 300):
+    """Run the notebook's sections on several kernels at once, outputs in place.
+
+    The report notebook's contract: the cells before the first section run
+    on every kernel (parameters, imports, loading the incident); each section
+    (cells sharing a `section` tag) depends on those alone, so sections can
+    run on any kernel and their outputs are merged back in notebook order.
+    """
+    import nbformat
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared, groups = _sections(nb)
+    parts = _balance(nb, groups, len(kms))
+    subs = []
+    for cells in parts:
+        sub = nbformat.v4.new_notebook(metadata=copy.deepcopy(nb.metadata))
+        order = shared + sorted(cells)
+        sub.cells = [copy.deepcopy(nb.cells[i]) for i in order]
+        subs.append((order, sub))
+    with ThreadPoolExecutor(len(kms)) as pool:
+        futures = [pool.submit(execute, sub, km, timeout) for (_, sub), km in zip(subs, kms)]
+        errors = [f.exception() for f in futures]
+    for (order, sub), error in zip(subs, errors):
+        for i, cell in zip(order, sub.cells):
+            if i not in shared or sub is subs[0][1]:
+                nb.cells[i] = cell
+    failed = [e for e in errors if e is not None]
+    if failed:
+        raise failed[0]
+    return nb
+
+
+def _sections(nb) -> tuple[list[int], list[list[int]]]:
+    """Indexes of the shared cells, and of each section's cells."""
+    shared: list[int] = []
+    groups: dict[str, list[int]] = {}
+    for i, cell in enumerate(nb.cells):
+        section = cell.metadata.get("section")
+        if section and section != "setup" and (groups or section not in ("setup",)):
+            groups.setdefault(section, []).append(i)
+        elif not groups:
+            shared.append(i)
+        else:
+            groups[list(groups)[-1]].append(i)
+    return shared, list(groups.values())
+
+
+def _balance(nb, groups: list[list[int]], n: int) -> list[list[int]]:
+    """Split sections over `n` kernels, the figure-heavy ones spread out."""
+    def weight(group):
+        return sum(1 + 4 * nb.cells[i].source.count("figure(") for i in group)
+
+    loads = [[0, []] for _ in range(n)]
+    for group in sorted(groups, key=weight, reverse=True):
+        target = min(loads, key=lambda load: load[0])
+        target[0] += weight(group)
+        target[1].extend(group)
+    return [cells for _, cells in loads]
 
 
 def execute(nb, km=None, timeout: int = 300):
@@ -169,17 +231,20 @@ def render(
 
 def _render(inc, incident_path, output, keep_notebook, km, timeout) -> Path:
     out = default_output(incident_path, output)
-    own = km is None
-    if own:
-        km = start_kernel()  # first, so that it warms up while we import below
+    _make_folder(out.parent)  # an output that cannot be written fails before any kernel starts
+    kms = [km] if km is not None else [start_kernel() for _ in range(WORKERS)]  # first: they warm up meanwhile
     try:
         nb = build_notebook(incident_path)
         nb.metadata["title"] = f"Postmortem: {inc.title}"
-        execute(nb, km=km, timeout=timeout)
+        if len(kms) > 1:
+            execute_parallel(nb, kms, timeout=timeout)
+        else:
+            execute(nb, km=kms[0], timeout=timeout)
         html = export_html(nb)
     finally:
-        if own:
-            stop_kernel(km)
+        if km is None:
+            for k in kms:
+                stop_kernel(k)
     atomic_write(out, html.encode("utf-8"))
     if keep_notebook:
         import nbformat
@@ -188,13 +253,28 @@ def _render(inc, incident_path, output, keep_notebook, km, timeout) -> Path:
     return out
 
 
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise ReportError(f"cannot create the output folder {folder}: a file is in the way ({exc.strerror})") from None
+    except OSError as exc:
+        raise ReportError(f"cannot create the output folder {folder}: {exc.strerror or exc}") from None
+
+
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder."""
+    """Write `data` to `path` through a temporary file in the same folder.
+
+    The folder must exist: one that vanished while the report was made is an
+    error, not something to create again.
+    """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
+        if not path.parent.is_dir():
+            raise ReportError(f"cannot write {path}: the folder {path.parent} is gone "
+                              "(removed while the report was made?)") from None
         raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -126,7 +126,12 @@ def parse_when(text: str, tz: tzinfo, precision: str | None = None, approximate:
         moment = datetime(d.year, d.month, d.day, hour, minute, second, micro, tzinfo=off)
     else:
         moment = datetime(d.year, d.month, d.day, hour, minute, second, micro, tzinfo=tz)
-    return When(moment, precision, approximate)
+    when = When(moment, precision, approximate)
+    try:  # 9999-12-31 has no end of day, 0001-01-01+08:00 no UTC time: refuse them here, not in a table later
+        when.earliest.astimezone(timezone.utc), when.latest.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the range of dates this toolkit handles (years 1 to 9999)") from None
+    return when
 
 
 def _offset(text: str) -> timezone:

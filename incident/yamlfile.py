@@ -14,6 +14,7 @@ dicts, lists and scalars itself, so that:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import yaml
 from .errors import IncidentError, Problem
 
 MAX_BYTES = 5_000_000  # an incident file is a few kB; refuse anything absurd
+MAX_DEPTH = 64  # incident files nest about 5 deep; "[[[[..." 10,000 deep would exhaust the parser's recursion
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -34,9 +36,22 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe loader that refuses aliases before they are expanded."""
+    """Safe loader that refuses aliases before they are expanded, and deep nesting."""
+
+    _depth = 0
 
     def compose_node(self, parent, index):  # noqa: D102 - PyYAML hook
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark
+            )
+        self._depth += 1
+        try:
+            return self._compose_checked(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _compose_checked(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
@@ -51,11 +66,18 @@ class _Loader(yaml.SafeLoader):
 
 
 def path_text(parts: tuple) -> str:
-    """('milestones', 3, 'at') -> 'milestones[3].at'."""
+    """('milestones', 3, 'at') -> 'milestones[3].at'.
+
+    A key that is not a plain name is quoted (['root cause']), so that a key
+    holding a line break or a terminal escape cannot forge or hide a line of
+    an error message.
+    """
     out = ""
     for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not re.fullmatch(r"\w[\w-]*", str(part)):
+            out += f"[{str(part)!r}]"
         else:
             out += f".{part}" if out else str(part)
     return out
@@ -87,7 +109,13 @@ def load_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     text = read_text(path)
     if not text.strip():
         raise IncidentError.single(str(path), "file is empty")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # raised before parsing, for a control character anywhere
+        raise IncidentError.single(
+            str(path), f"character U+{exc.character:04X} is not allowed in a YAML file (a control character)",
+            line=text.count("\n", 0, exc.position) + 1,
+        ) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -139,5 +167,6 @@ def _build(node, path: tuple, lines: dict, problems: list, file: str, loader) ->
     try:
         return loader.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError) as exc:
-        problems.append(Problem(file, path_text(path), f"cannot read value {node.value!r}: {exc}", line))
+        shown = node.value if len(node.value) <= 60 else node.value[:50] + "..."  # a 5,000-digit number, say
+        problems.append(Problem(file, path_text(path), f"cannot read value {shown!r}: {exc}", line))
         return None

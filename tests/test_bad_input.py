@@ -7,7 +7,7 @@ import pytest
 import incident
 from incident.cli import main
 
-from conftest import WEIMOB, run_cli
+from conftest import run_cli
 
 # (name, how to break the Weimob file, what the message must say, field path)
 CASES = [

@@ -5,7 +5,6 @@ import json
 import pytest
 
 from incident.cli import main
-from incident.loader import validate
 
 from conftest import run_cli
 

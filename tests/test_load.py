@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pandas as pd
-import pytest
 
 import incident
 from incident.timeline import milestone_table

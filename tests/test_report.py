@@ -168,3 +168,19 @@ def test_real_browser_loads_it_without_console_errors(rendered, tmp_path):
     assert console == []
     dom = chromium(f"--user-data-dir={profile}", "--dump-dom", rendered[0].as_uri()).stdout
     assert "Postmortem" in dom and "Claims check" in dom
+
+
+def test_sections_on_two_kernels_give_the_same_page_as_one(rendered, tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "WORKERS", 1)
+    out = report.render(WEIMOB, tmp_path / "sequential.html")
+    assert out.read_bytes() == rendered[0].read_bytes()
+
+
+def test_sections_split_over_kernels_cover_every_cell_once():
+    nb = report.build_notebook(WEIMOB)
+    shared, groups = report._sections(nb)
+    parts = report._balance(nb, groups, 2)
+    covered = sorted(shared + [i for part in parts for i in part])
+    assert covered == list(range(len(nb.cells)))
+    assert all(nb.cells[i].metadata.get("section") in (None, "setup") for i in shared)
+    assert all(parts)

@@ -9,8 +9,10 @@ draws on that Axes or a new one, and returns the Axes. `plot_event_study`
 """
 
 from .eventstudy import plot_event_study
+from .compare import plot_compare
 from .costs import plot_compensation, plot_provision
 from .financials import plot_financials
+from .history import plot_duration_ecdf, plot_duration_histogram
 from ..market import rebased_prices
 from .market import plot_market
 from .style import cjk_font, house_style, person_label, source_line
@@ -18,5 +20,5 @@ from .timeline import plot_timeline
 
 __all__ = [
     "plot_timeline", "plot_provision", "plot_compensation", "plot_market", "plot_financials", "plot_event_study",
-    "rebased_prices", "house_style", "source_line", "cjk_font", "person_label",
+    "plot_compare", "plot_duration_ecdf", "plot_duration_histogram", "rebased_prices", "house_style", "source_line", "cjk_font", "person_label",
 ]

@@ -1,0 +1,240 @@
+"""Statuspage feeds: the two real feeds import into valid incidents; bad feeds fail clearly."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import timedelta, timezone
+
+import pytest
+
+import incident
+from conftest import ROOT, run_cli
+from incident.errors import IncidentError
+from incident.timeline import durations
+from incident.statuspage import (
+    feed_frames,
+    feed_to_incidents,
+    import_statuspage,
+    plain_text,
+    read_feed,
+    read_feed_frames,
+)
+
+SAMPLES = ROOT / "data" / "samples" / "statuspage"
+GITHUB = SAMPLES / "githubstatus-incidents-2024-09-16.json"
+DISCORD = SAMPLES / "discordstatus-incidents-2022-02-15.json"
+
+
+@pytest.fixture(scope="module")
+def github_feed():
+    return read_feed(GITHUB)
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    """Both shipped feeds imported and loaded back: {incident id: Incident}."""
+    out = tmp_path_factory.mktemp("imported")
+    folders = import_statuspage(GITHUB, out) + import_statuspage(DISCORD, out)
+    return {f.name: incident.load(f) for f in folders}
+
+
+def minutes(inc, start_id, end_id):
+    return (inc.when(end_id).earliest - inc.when(start_id).earliest).total_seconds() / 60
+
+
+def test_shipped_feeds_import_into_valid_incidents(imported):
+    assert sorted(imported) == [
+        "discord-2022-02-15-n4njzfn1mqy0",
+        "github-2024-09-16-69sb0f8lydp4",
+        "github-2024-09-16-r3x7x31k7nn1",
+    ]
+    for inc in imported.values():
+        assert inc.status == "resolved"
+        assert inc.sources[0].url.startswith("https://")
+
+
+def test_pages_and_actions_lasts_37_6_minutes(imported):
+    inc = imported["github-2024-09-16-69sb0f8lydp4"]
+    first = "investigating-9lpqk4965mzb"  # the first update, 21:31:02.798 UTC
+    assert inc.milestones_by_id[first].at == "2024-09-16T21:31:02.798Z"
+    assert inc.milestones_by_id["resolved-gv96mtfg46fj"].at == "2024-09-16T22:08:39.333Z"
+    assert minutes(inc, first, "resolved-gv96mtfg46fj") == pytest.approx(37.609, abs=0.001)
+    # durations count from the page's started_at, 85 ms before the first update
+    recover = durations(inc).set_index("metric").loc["time_to_recover", "hours"]
+    assert round(recover * 60, 1) == 37.6
+
+
+def test_update_statuses_map_to_milestone_kinds(imported):
+    inc = imported["github-2024-09-16-69sb0f8lydp4"]
+    kinds = [m.kind for m in inc.milestones]
+    assert kinds == ["impact"] + ["detection"] * 5 + ["recovery"]
+    assert [m.at for m in inc.milestones] == sorted(m.at for m in inc.milestones)  # oldest first
+
+
+def test_component_transitions_become_phases(imported):
+    inc = imported["github-2024-09-16-69sb0f8lydp4"]
+    phases = [(p.component, p.impact, p.start, p.end) for p in inc.phases]
+    assert phases == [
+        ("Actions", "partial_outage", "investigating-9lpqk4965mzb", "investigating-r8yz2fpy4ss8"),
+        ("Pages", "partial_outage", "investigating-9lpqk4965mzb", "investigating-x6m13rp5rqzz"),
+        ("Actions", "major_outage", "investigating-r8yz2fpy4ss8", "investigating-mfrjlr89z2dk"),
+        ("Actions", "partial_outage", "investigating-mfrjlr89z2dk", "resolved-gv96mtfg46fj"),
+    ]
+    assert imported["github-2024-09-16-r3x7x31k7nn1"].phases == []  # affected_components: null
+
+
+def test_discord_offsets_and_time_zone_preserved(imported):
+    inc = imported["discord-2022-02-15-n4njzfn1mqy0"]
+    assert inc.timezone == "America/Tijuana"
+    first = inc.milestones_by_id["investigating-7gv6pn1zyz2n"]
+    assert first.at == "2022-02-15T13:14:17.849-08:00"
+    moment = inc.when(first.id).earliest
+    assert moment.utcoffset() == timedelta(hours=-8)
+    assert moment.astimezone(timezone.utc).strftime("%H:%M:%S.%f") == "21:14:17.849000"
+
+
+def test_discord_record_times_fill_in_missing_updates(imported):
+    """Only the first update is kept; monitoring_at and resolved_at still give the end."""
+    inc = imported["discord-2022-02-15-n4njzfn1mqy0"]
+    assert inc.milestones_by_id["monitoring"].kind == "mitigation"
+    assert inc.milestones_by_id["resolved"].at == "2022-02-15T13:37:37.388-08:00"
+    (phase,) = inc.phases
+    assert (phase.component, phase.impact, phase.end) == ("API", "degraded_performance", "resolved")
+    assert minutes(inc, "started", "resolved") == pytest.approx(23.327, abs=0.001)
+
+
+def test_br_becomes_a_line_break(imported):
+    inc = imported["github-2024-09-16-r3x7x31k7nn1"]
+    body = inc.milestones_by_id["investigating-6rswdngzbjfg"].description
+    assert "<br" not in body
+    assert body.startswith("We are seeing up to 2% of Git SSH connections failing.\n\nWe have taken")
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ("a<br />b<br/>c", "a\nb\nc"),
+        ("<p>One</p><p>Two &amp; three</p>", "One\n\nTwo & three"),
+        ("<ul><li>x</li><li>y</li></ul>", "- x\n- y"),
+        ("<b>Bold</b> and <a href='https://x'>link</a>", "Bold and link"),
+        ("<script>alert(1)</script>", "<script>alert(1)</script>"),
+        ("&lt;script&gt;alert(1)&lt;/script&gt;", "<script>alert(1)</script>"),
+        ("", ""),
+    ],
+)
+def test_plain_text(body, text):
+    assert plain_text(body) == text
+
+
+def test_script_in_a_body_stays_text(github_feed, tmp_path):
+    feed = copy.deepcopy(github_feed)
+    feed["incidents"][0]["incident_updates"][0]["body"] = "Fixed.<br /><script>alert('x')</script>"
+    (data, _) = feed_to_incidents(feed, "feed.json")
+    resolved = next(m for m in data["milestones"] if m["kind"] == "recovery")
+    assert resolved["description"] == "Fixed.\n<script>alert('x')</script>"  # text, for any report to escape
+
+
+def test_tolerates_unknown_keys_and_missing_fields(github_feed):
+    feed = copy.deepcopy(github_feed)
+    inc = feed["incidents"][1]
+    inc["brand_new_key"] = {"anything": [1, 2]}
+    del inc["monitoring_at"], inc["shortlink"], inc["components"]
+    inc["incident_updates"] = inc["incident_updates"][:1]  # a single update
+    inc["incident_updates"][0]["unknown"] = True
+    data = feed_to_incidents(feed, "feed.json")
+    assert len(data) == 2 and len(data[1]["milestones"]) == 2
+
+
+def bad_feed(tmp_path, content) -> str:
+    path = tmp_path / "feed.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+    messages = []
+    for read in (read_feed, read_feed_frames):
+        with pytest.raises(IncidentError) as info:
+            read(path)
+        messages.append(str(info.value).replace(str(path), "FEED"))
+    return messages[0]
+
+
+def test_not_json(tmp_path):
+    assert bad_feed(tmp_path, "{oops").startswith("FEED:1: not JSON")
+
+
+@pytest.mark.parametrize("content", [[1, 2], {"page": {}}, {"incidents": {}}, "null"])
+def test_not_a_feed(tmp_path, content):
+    assert "not a Statuspage incidents feed" in bad_feed(tmp_path, content)
+
+
+def test_bad_updates_named_by_field(tmp_path, github_feed):
+    feed = copy.deepcopy(github_feed)
+    del feed["incidents"][0]["incident_updates"][2]["status"]
+    assert bad_feed(tmp_path, feed) == "FEED: incidents[0].incident_updates[2].status: missing update status"
+    feed = copy.deepcopy(github_feed)
+    del feed["incidents"][1]["incident_updates"][0]["created_at"]
+    assert "incidents[1].incident_updates[0].created_at: missing update created at" in bad_feed(tmp_path, feed)
+
+
+def test_bad_times_named_by_field(tmp_path, github_feed):
+    feed = copy.deepcopy(github_feed)
+    feed["incidents"][0]["incident_updates"][2]["created_at"] = "2024-02-30T10:00:00.000Z"
+    feed["incidents"][1]["incident_updates"][1]["created_at"] = "2024-09-16 13:30"  # no offset
+    feed["incidents"][1]["resolved_at"] = "soon"
+    lines = bad_feed(tmp_path, feed).splitlines()
+    assert lines == [
+        "FEED: incidents[0].incident_updates[2].created_at: '2024-02-30T10:00:00.000Z' is not a real date and time",
+        "FEED: incidents[1].incident_updates[1].created_at: '2024-09-16 13:30': "
+        "expected a time with its offset, such as 2024-09-16T21:31:02.798Z",
+        "FEED: incidents[1].resolved_at: 'soon': expected a time with its offset, such as 2024-09-16T21:31:02.798Z",
+    ]
+
+
+def test_bad_component_status_and_time_zone(tmp_path, github_feed):
+    feed = copy.deepcopy(github_feed)
+    feed["incidents"][0]["incident_updates"][1]["affected_components"][1]["new_status"] = "on_fire"
+    feed["page"]["time_zone"] = "Mars/Olympus"
+    text = bad_feed(tmp_path, feed)
+    assert "page.time_zone: unknown time zone 'Mars/Olympus'" in text
+    assert "incidents[0].incident_updates[1].affected_components[1]: a component needs a name and a status" in text
+
+
+def test_bad_feed_writes_nothing(tmp_path):
+    (tmp_path / "feed.json").write_text('{"incidents": [{"id": "a", "incident_updates": [{"status": "x"}]}]}')
+    with pytest.raises(IncidentError):
+        import_statuspage(tmp_path / "feed.json", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_incidents_kept_unless_overwrite(tmp_path):
+    import_statuspage(DISCORD, tmp_path)
+    target = tmp_path / "discord-2022-02-15-n4njzfn1mqy0" / "incident.yaml"
+    target.write_text("# edited by hand\n", encoding="utf-8")
+    with pytest.raises(IncidentError, match="already exists"):
+        import_statuspage(DISCORD, tmp_path)
+    assert target.read_text(encoding="utf-8") == "# edited by hand\n"
+    import_statuspage(DISCORD, tmp_path, overwrite=True)
+    assert incident.load(target).id == "discord-2022-02-15-n4njzfn1mqy0"
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_bulk_frames_match_the_feed(github_feed):
+    incidents, updates = feed_frames(github_feed)
+    streamed = read_feed_frames(GITHUB)
+    assert incidents.equals(streamed[0]) and updates.equals(streamed[1])
+    assert list(incidents["id"]) == ["github-2024-09-16-69sb0f8lydp4", "github-2024-09-16-r3x7x31k7nn1"]
+    assert list(incidents["impact"].fillna("-")) == ["major_outage", "-"]
+    assert list(incidents["page_impact"]) == ["major", "minor"]
+    assert len(updates) == 12 and str(updates["created_at"].dt.tz) == "UTC"
+    assert updates["kind"].value_counts().to_dict() == {"detection": 10, "recovery": 2}
+
+
+def test_cli_import(tmp_path):
+    done = run_cli("import", "statuspage", DISCORD, "-o", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "1 incidents imported" in done.stdout
+    assert run_cli("validate", tmp_path / "out" / "discord-2022-02-15-n4njzfn1mqy0").returncode == 0
+    (tmp_path / "bad.json").write_text("[]")
+    done = run_cli("import", "statuspage", tmp_path / "bad.json", "-o", tmp_path / "out2")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "not a Statuspage incidents feed" in done.stderr
+    assert not (tmp_path / "out2").exists()
