@@ -139,6 +139,7 @@ def execute(nb, km=None, timeout: int = 300):
     own = km is None
     if own:
         km = start_kernel()
+    _join_warm_up(km)
     client = NotebookClient(
         nb, km=km, kernel_name=KERNEL, timeout=timeout, record_timing=False,
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
@@ -167,7 +168,14 @@ WARM_UP = (
 
 
 def start_kernel(warm_up: bool = True):
-    """A Python kernel on local IPC sockets in a private temporary folder."""
+    """A Python kernel on local IPC sockets in a private temporary folder.
+
+    With `warm_up`, a thread of its own sends the report's imports at once
+    and waits for them, so the kernel loads them while this process goes on;
+    `execute` joins that thread before it runs the notebook.
+    """
+    import threading
+
     from jupyter_client.manager import KernelManager
 
     runtime = tempfile.mkdtemp(prefix="incident-kernel-")
@@ -176,19 +184,35 @@ def start_kernel(warm_up: bool = True):
     km._incident_runtime = runtime
     km._incident_warm = None
     if warm_up:
-        kc = km.client()
-        kc.start_channels()
-        kc.execute(WARM_UP, silent=True, store_history=False)
-        km._incident_warm = kc  # kept open until the kernel stops, so the request is not dropped
+        km._incident_warm = threading.Thread(target=_warm_up, args=(km,), daemon=True)
+        km._incident_warm.start()
     return km
+
+
+def _warm_up(km) -> None:
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        kc.execute_interactive(WARM_UP, silent=True, store_history=False, timeout=120, output_hook=lambda msg: None)
+    except Exception:  # noqa: BLE001 - a failed warm-up only costs time; the notebook reports real errors
+        pass
+    finally:
+        kc.stop_channels()
+
+
+def _join_warm_up(km) -> None:
+    thread = getattr(km, "_incident_warm", None)
+    if thread is not None:
+        thread.join()
+        km._incident_warm = None
 
 
 def stop_kernel(km) -> None:
     import shutil
 
     try:
-        if getattr(km, "_incident_warm", None) is not None:
-            km._incident_warm.stop_channels()
+        _join_warm_up(km)
         if km.has_kernel:
             km.shutdown_kernel(now=True)
     finally:
@@ -291,38 +315,68 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def render_many(paths, out_dir: str | Path | None = None, keep_notebook: bool = False, progress=None) -> list[Result]:
-    """Render several incidents with one kernel, resetting it between them.
+def render_many(
+    paths, out_dir: str | Path | None = None, keep_notebook: bool = False, progress=None, workers: int = WORKERS
+) -> list[Result]:
+    """Render several incidents on a small pool of kernels, reused between them.
 
-    One failure does not stop the others; each gets a `Result`.
+    Each worker keeps one kernel and resets its namespace between incidents;
+    one failure does not stop the others. Results come in the order of `paths`.
     """
-    results: list[Result] = []
-    km = None
-    try:
-        for i, path in enumerate(paths):
-            started = time.perf_counter()
-            if progress:
-                progress(i, len(paths), str(path))
-            try:
-                inc = load(path)  # validate before touching the kernel
-                if km is None or not km.is_alive():
-                    if km is not None:
-                        stop_kernel(km)
-                    km = start_kernel()
-                else:
-                    _reset_kernel(km)
-                out = _render(inc, path, out_dir, keep_notebook, km, 300)
-                results.append(Result(str(path), out, time.perf_counter() - started))
-            except IncidentError as exc:
-                results.append(Result(str(path), None, time.perf_counter() - started, _first_line(str(exc)), True))
-            except ReportError as exc:
-                results.append(Result(str(path), None, time.perf_counter() - started, str(exc)))
-        if progress:
-            progress(len(paths), len(paths), "")
-    finally:
-        if km is not None:
-            stop_kernel(km)
+    import threading
+
+    paths = list(paths)
+    results: list[Result | None] = [None] * len(paths)
+    pending = iter(enumerate(paths))
+    lock = threading.Lock()
+    done = 0
+
+    def work() -> None:
+        nonlocal done
+        km = None
+        try:
+            while True:
+                with lock:
+                    item = next(pending, None)
+                if item is None:
+                    return
+                i, path = item
+                results[i], km = _render_on(path, out_dir, keep_notebook, km)
+                with lock:
+                    done += 1
+                    if progress:
+                        progress(done, len(paths), str(path))
+        finally:
+            if km is not None:
+                stop_kernel(km)
+
+    if progress:
+        progress(0, len(paths), "")
+    threads = [threading.Thread(target=work) for _ in range(max(1, min(workers, len(paths))))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     return results
+
+
+def _render_on(path, out_dir, keep_notebook, km):
+    """One incident of a batch on kernel `km` (started or replaced as needed)."""
+    started = time.perf_counter()
+    try:
+        inc = load(path)  # validate before touching the kernel
+        if km is None or not km.is_alive():
+            if km is not None:
+                stop_kernel(km)
+            km = start_kernel()
+        else:
+            _reset_kernel(km)
+        out = _render(inc, path, out_dir, keep_notebook, km, 300)
+        return Result(str(path), out, time.perf_counter() - started), km
+    except IncidentError as exc:
+        return Result(str(path), None, time.perf_counter() - started, _first_line(str(exc)), True), km
+    except ReportError as exc:
+        return Result(str(path), None, time.perf_counter() - started, str(exc)), km
 
 
 def _reset_kernel(km) -> None:
