@@ -462,7 +462,9 @@ def section_sources(inc: Incident) -> Markup:
             parts.append(escape(s.locator))
         if s.note:
             parts.append(Markup(f"<em>{escape(s.note)}</em>"))
-        items.append(f'<li id="source-{escape(s.id)}"><span class="sid">{escape(s.id)}</span> ' + ". ".join(parts) + "</li>")
+        text = Markup("").join(p if i == 0 else (Markup(" ") if str(parts[i - 1]).endswith(".") else Markup(". ")) + p
+                               for i, p in enumerate(parts))
+        items.append(f'<li id="source-{escape(s.id)}"><span class="sid">{escape(s.id)}</span> {text}</li>')
     return heading("sources") + Markup(f'<ol class="sources">{"".join(items)}</ol>')
 
 

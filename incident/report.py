@@ -140,6 +140,8 @@ def execute(nb, km=None, timeout: int = 300):
     if own:
         km = start_kernel()
     _join_warm_up(km)
+    # nbclient needs an asyncio client: a blocking one waits for output forever on a kernel that died
+    km.client_class = "jupyter_client.asynchronous.AsyncKernelClient"
     client = NotebookClient(
         nb, km=km, kernel_name=KERNEL, timeout=timeout, record_timing=False,
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
