@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .errors import IncidentError, Problem
+from .errors import IncidentError, Problem, check_file_size
 from .loader import INCIDENT_FILE, validate
 from .when import zone
 
@@ -111,12 +111,7 @@ def _not_a_feed(file: str, got: str) -> IncidentError:
 
 
 def _check_size(path: Path) -> None:
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise IncidentError.single(str(path), f"cannot read file: {exc.strerror or exc}") from None
-    if size > MAX_FEED_BYTES:
-        raise IncidentError.single(str(path), f"file is {size:,} bytes; the limit is {MAX_FEED_BYTES:,}")
+    check_file_size(path, MAX_FEED_BYTES)
 
 
 class _Scan:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from .errors import IncidentError, Problem
+from .errors import IncidentError, Problem, check_file_size
 
 MAX_BYTES = 5_000_000  # an incident file is a few kB; refuse anything absurd
 MAX_DEPTH = 64  # incident files nest about 5 deep; "[[[[..." 10,000 deep would exhaust the parser's recursion
@@ -85,12 +85,7 @@ def path_text(parts: tuple) -> str:
 
 def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
     """The file's text, or an IncidentError naming the encoding problem."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise IncidentError.single(str(path), f"cannot read file: {exc.strerror or exc}") from None
-    if size > max_bytes:
-        raise IncidentError.single(str(path), f"file is {size:,} bytes; the limit is {max_bytes:,}")
+    check_file_size(path, max_bytes)
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")
