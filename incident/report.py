@@ -378,7 +378,9 @@ def _render_on(path, out_dir, keep_notebook, km):
     except IncidentError as exc:
         return Result(str(path), None, time.perf_counter() - started, _first_line(str(exc)), True), km
     except ReportError as exc:
-        return Result(str(path), None, time.perf_counter() - started, str(exc)), km
+        if km is not None:  # a cell that timed out may still be running: the next incident gets a fresh kernel
+            stop_kernel(km)
+        return Result(str(path), None, time.perf_counter() - started, str(exc)), None
 
 
 def _reset_kernel(km) -> None:

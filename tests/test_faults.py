@@ -237,3 +237,39 @@ def test_two_report_runs_writing_the_same_file(tmp_path):
     page.feed(html)
     assert page.h1 == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["same.html"]
+
+
+def test_batch_gives_a_fresh_kernel_after_a_failed_section(monkeypatch, tmp_path):
+    """A cell that timed out may still be running: the next incident must not wait on that kernel."""
+
+    class Kernel:
+        def __init__(self):
+            self.stopped = False
+
+        def is_alive(self):
+            return not self.stopped
+
+    used, started = [], []
+
+    def start_kernel():
+        started.append(Kernel())
+        return started[-1]
+
+    def execute(nb, km=None, timeout=300):
+        used.append(km)
+        if len(used) == 1:
+            raise report.ReportError(f"section 'timeline' timed out after {timeout} s")
+        return nb
+
+    monkeypatch.setattr(report, "start_kernel", start_kernel)
+    monkeypatch.setattr(report, "stop_kernel", lambda km: setattr(km, "stopped", True))
+    monkeypatch.setattr(report, "execute", execute)
+    monkeypatch.setattr(report, "export_html", lambda nb: PAGE)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        shutil.copytree(WEIMOB, folder)
+    results = report.render_many([first, second], tmp_path / "out", workers=1)
+    assert [r.ok for r in results] == [False, True]
+    assert "timed out" in results[0].error
+    assert used[0] is started[0] and started[0].stopped
+    assert used[-1] is started[1]  # the second incident ran on a new kernel, not a reset of the busy one
