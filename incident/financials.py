@@ -13,6 +13,14 @@ def financials_table(inc: Incident) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "metric", "period", "value", "unit", "approximate", "note", "sources"])
 
 
+def shared_periods(inc: Incident, metrics=("revenue", "adjusted EBITDA")) -> list[str]:
+    """Periods for which the incident gives every one of `metrics`, in file order."""
+    table = financials_table(inc)
+    table = table[table["metric"].isin(metrics)]
+    counts = table.groupby("period", sort=False)["metric"].nunique()
+    return [p for p in counts.index if counts[p] == len(metrics)]
+
+
 def cagr(start: float, end: float, years: float) -> float:
     """Compound annual growth rate from `start` to `end` over `years`."""
     if start <= 0 or end <= 0:

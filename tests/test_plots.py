@@ -297,3 +297,28 @@ def test_cjk_text_in_a_users_axes_uses_the_house_fonts(weimob):
     fig, ax = plt.subplots()  # the user's defaults: DejaVu Sans only
     plot_provision(weimob, ax=ax)
     assert _draw_collecting_glyph_warnings([ax]) == []
+
+
+def test_timeline_of_a_long_span_keeps_ticks_few(tmp_path):
+    """A milestone years away (a typo in a year) must not ask for a tick a day."""
+    import re
+
+    from conftest import ROOT
+
+    text = (ROOT / "tests" / "corpus" / "incident" / "_valid.yaml").read_text(encoding="utf-8")
+    (tmp_path / "incident.yaml").write_text(re.sub(r"at: 2021-", "at: 2001-", text, count=1), encoding="utf-8")
+    from incident import load
+
+    inc = load(tmp_path)
+    ax = plot_timeline(inc)
+    ax.figure.canvas.draw()
+    assert len(ax.get_xticks()) < 30
+    plt.close(ax.figure)
+
+
+def test_financials_figure_only_where_periods_are_shared(weimob):
+    from incident.financials import shared_periods
+
+    assert shared_periods(weimob) == ["2015", "2018", "H1 2019"]
+    assert shared_periods(weimob, ("revenue", "operating profit")) == ["2020"]
+    assert shared_periods(weimob, ("net result", "operating profit")) == []

@@ -6,7 +6,7 @@ import re
 
 from matplotlib.patches import Patch
 
-from ..financials import financials_table
+from ..financials import financials_table, shared_periods
 from ..model import Incident
 from .style import COLOURS, axes_for, house_style, renderable, source_line, subtitle, thousands
 
@@ -22,8 +22,7 @@ def plot_financials(inc: Incident, ax=None, metrics=("revenue", "adjusted EBITDA
     table = financials_table(inc)
     table = table[table["metric"].isin(metrics)]
     if periods is None:
-        counts = table.groupby("period", sort=False)["metric"].nunique()
-        periods = [p for p in counts.index if counts[p] == len(metrics)]
+        periods = shared_periods(inc, metrics)
     table = table[table["period"].isin(periods)]
     if table.empty:
         raise ValueError(f"incident {inc.id!r} has no figures for {', '.join(metrics)}")

@@ -190,11 +190,20 @@ def _draw_compensated_window(ax, inc: Incident, y: float) -> list[str] | None:
 
 
 # -- axes -------------------------------------------------------------------------
+MAX_DAY_TICKS = 21  # up to three weeks, one labelled tick a day
+
+
 def _format_time_axis(ax, inc: Incident, milestones: pd.DataFrame) -> None:
     tz = inc.tz
-    ax.xaxis.set_major_locator(mdates.DayLocator(tz=tz))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%d %b", tz=tz))
-    ax.xaxis.set_minor_locator(mdates.HourLocator(byhour=[6, 12, 18], tz=tz))
+    span = (milestones["time_latest"].max() - milestones["time"].min()) if len(milestones) else pd.Timedelta(0)
+    if span <= pd.Timedelta(days=MAX_DAY_TICKS):
+        ax.xaxis.set_major_locator(mdates.DayLocator(tz=tz))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%d %b", tz=tz))
+        ax.xaxis.set_minor_locator(mdates.HourLocator(byhour=[6, 12, 18], tz=tz))
+    else:  # a long incident (or a typo in a year): a tick a day would be thousands
+        locator = mdates.AutoDateLocator(tz=tz)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
     ax.grid(axis="x", which="major")
     offset = ""
     if len(milestones):
