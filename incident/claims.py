@@ -27,8 +27,15 @@ COLUMNS = [
 def check_claims(inc: Incident) -> pd.DataFrame:
     """One row per claim: stated, computed (with its range), status, note."""
     rows = []
+    prices = None
     for claim in inc.claims:
-        result = _CHECKS[claim.check.kind](inc, claim)
+        if claim.check.kind in _MARKET_KINDS:
+            from . import market  # prices and calendars load only when a market claim is checked
+
+            prices = prices or market.market_prices(inc)  # read once for all market claims
+            result = market.check_market_claim(inc, claim, prices)
+        else:
+            result = _CHECKS[claim.check.kind](inc, claim)
         rows.append(
             {
                 "id": claim.id,
@@ -144,19 +151,11 @@ def _check_provision(inc: Incident, claim: Claim) -> dict:
     return _result(computed, computed, computed, status, tol, f"{what}: {computed:,.0f} {prov.currency}")
 
 
-def _check_market(inc: Incident, claim: Claim) -> dict:
-    from . import market  # prices and calendars load only when a market claim is checked
-
-    return market.check_market_claim(inc, claim)
-
-
 _CHECKS: dict[str, Callable[[Incident, Claim], dict]] = {
     "cagr": _check_cagr,
     "growth": _check_growth,
     "difference": _check_difference,
     "duration": _check_duration,
     "provision": _check_provision,
-    "price": _check_market,
-    "return": _check_market,
-    "near_high": _check_market,
 }
+_MARKET_KINDS = {"price", "return", "near_high"}  # checked in `market`, against the price files

@@ -373,7 +373,9 @@ def section_event_study(inc: Incident, result=None) -> Markup:
 
     prices = market_prices(inc)
     result = result or market_event_study(inc, prices=prices)
-    by_model = {m: market_event_study(inc, model=m, prices=prices).car for m in MODELS}
+    by_model = {
+        m: (result if m == result.model else market_event_study(inc, model=m, prices=prices)).car for m in MODELS
+    }
     m = inc.market
     out = Markup(
         f"<h3>Abnormal returns</h3><p>Day 0 is {escape(str(result.event_day.date()))}, the first {escape(m.exchange)} "
@@ -401,16 +403,15 @@ def section_event_study(inc: Incident, result=None) -> Markup:
             f"<p class=\"note\">Vendor artefacts flagged and left out of every fit (the returns touching them "
             f"are not used):</p><ul class=\"note\">{items}</ul>"
         )
-    daily = [c for c in inc.claims if c.check.kind == "return"]
-    if daily:
-        t = check_claims(inc).set_index("id")
-        for c in daily:
-            r = t.loc[c.id]
-            if r.computed is not None and not pd.isna(r.computed):
-                out += Markup(
-                    f"<p>On {escape(c.check.date)} the stock closed <strong>{r.computed:+.2f}%</strong> "
-                    f"({escape(r.note)}).</p>"
-                )
+    from .market import check_market_claim
+
+    for c in (c for c in inc.claims if c.check.kind == "return"):
+        r = check_market_claim(inc, c, prices)
+        if r["computed"] is not None:
+            out += Markup(
+                f"<p>On {escape(c.check.date)} the stock closed <strong>{r['computed']:+.2f}%</strong> "
+                f"({escape(r['note'])}).</p>"
+            )
     return out
 
 
