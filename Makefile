@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# pytest-xdist spreads the tests over the machine's cores
+JOBS   ?= auto
 
-.PHONY: report test install browser clean
+.PHONY: report test test-fast install browser clean
 
 install: $(STAMP)
 
@@ -19,15 +21,19 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(BIN)/incident report data/weimob-2020 -o reports/weimob-2020.html
 
-# The browser check of the report needs Debian's chromium; install it when we
-# can (root with apt), otherwise that one test is skipped outside CI.
+# The browser checks of the report need Debian's chromium; install it when we
+# can (root with apt), otherwise those tests are skipped outside CI.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
-	  echo "note: chromium not installed; the browser test will be skipped"
+	  echo "note: chromium not installed; the browser tests will be skipped"
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(JOBS)
+
+# The developer's loop: everything but kernels, browsers and builds.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(JOBS) -m "not slow"
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

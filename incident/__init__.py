@@ -5,9 +5,9 @@
     incident.phase_table(inc)
 """
 
-from .errors import IncidentError, Problem
-from .loader import load, validate
-from .model import Incident
+from incident.core.errors import IncidentError, Problem
+from incident.io.loader import load, validate
+from incident.core.model import Incident
 
 __all__ = ["IncidentError", "Problem", "Incident", "load", "validate"]
 __version__ = "0.1.0"

@@ -57,7 +57,7 @@ def test_schema_is_json_schema_and_matches_the_model(capsys):
 
 def test_schema_validates_the_shipped_file_like_an_editor_would(capsys):
     jsonschema = pytest.importorskip("jsonschema")
-    from incident.yamlfile import load_yaml
+    from incident.io.yamlfile import load_yaml
 
     from conftest import WEIMOB
 

@@ -13,7 +13,7 @@ import pytest
 
 import incident
 from conftest import ROOT, run_cli
-from incident.compare import compare_table, phase_hours
+from incident.analysis.compare import compare_table, phase_hours
 from incident.plots import plot_compare
 
 GITLAB = ROOT / "data" / "gitlab-2017"

@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from incident.claims import check_claims
-from incident.costs import (
+from incident.analysis.claims import check_claims
+from incident.analysis.costs import (
     cash_compensation, cash_example, compensation_sensitivity, provision_table, traffic_table,
 )
-from incident.financials import cagr, rounding_half_width
-from incident.timeline import compensated_window, durations, phase_table
+from incident.analysis.financials import cagr, rounding_half_width
+from incident.analysis.timeline import compensated_window, durations, phase_table
 
 
 def test_compensated_window_counts_the_leap_day(weimob):

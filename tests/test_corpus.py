@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 import incident
-from incident import prices, statuspage, yamlfile
+from incident.io import prices, statuspage, yamlfile
 from incident.cli import main
 
 from conftest import ROOT

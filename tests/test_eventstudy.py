@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from conftest import WEIMOB
-from incident.eventstudy import (
+from incident.market.eventstudy import (
     MODELS, abnormal_returns, ar_covariance, compare_models, event_study, fit_model, returns,
 )
-from incident.market import market_event_study
+from incident.market.reaction import market_event_study
 
 ALPHA, BETA, SIGMA = 0.0008, 1.3, 0.002
 INJECTED = {0: 0.06, 1: -0.02}  # abnormal returns put in on day 0 and day 1
@@ -164,7 +164,7 @@ def test_weimob_event_study(weimob_result):
 
 
 def test_compare_models_side_by_side(weimob):
-    from incident.prices import market_prices
+    from incident.io.prices import market_prices
 
     stock, bench = market_prices(weimob)
     table = compare_models(stock["close"], bench["close"], "2020-02-24", exclude=pd.to_datetime(FLAGGED))

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from incident import report
+from incident.report import render as report
 from incident.cli import main
 
 from conftest import ROOT, WEIMOB

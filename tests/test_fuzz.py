@@ -32,11 +32,11 @@ from hypothesis import strategies as st
 
 import incident
 from incident.cli import main
-from incident.loader import validate
-from incident.summary import summary
-from incident.when import parse_when, zone
-from incident.writer import to_yaml
-from incident.yamlfile import load_yaml
+from incident.io.loader import validate
+from incident.report.summary import summary
+from incident.core.times import parse_when, zone
+from incident.io.writer import to_yaml
+from incident.io.yamlfile import load_yaml
 
 from conftest import WEIMOB
 
@@ -243,7 +243,7 @@ def test_valid_incidents_round_trip(data):
 
 
 def test_the_weimob_incident_round_trips(tmp_path):
-    from incident.writer import dump
+    from incident.io.writer import dump
 
     inc = incident.load(WEIMOB)
     again = incident.load(dump(inc, tmp_path))

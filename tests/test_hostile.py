@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from incident import report
-from incident.statuspage import import_statuspage
-from incident.yamlfile import load_yaml
+from incident.report import render as report
+from incident.io.statuspage import import_statuspage
+from incident.io.yamlfile import load_yaml
 
 from conftest import WEIMOB
 

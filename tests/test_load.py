@@ -5,7 +5,7 @@ from datetime import timedelta
 import pandas as pd
 
 import incident
-from incident.timeline import milestone_table
+from incident.analysis.timeline import milestone_table
 
 
 def test_weimob_loads_with_every_section(weimob):

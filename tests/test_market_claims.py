@@ -6,12 +6,11 @@ import json
 
 import pytest
 
-from incident.claims import check_claims
-from incident.market import (
-    check_near_high_claim, check_price_claim, check_return_claim, excluded_bars, market_summary,
-)
-from incident.model import NearHighCheck, PriceCheck, ReturnCheck
-from incident.prices import market_prices
+from incident.analysis.claims import check_claims
+from incident.analysis.price_claims import check_near_high_claim, check_price_claim, check_return_claim
+from incident.market.reaction import excluded_bars, market_summary
+from incident.core.model import NearHighCheck, PriceCheck, ReturnCheck
+from incident.io.prices import market_prices
 
 
 @pytest.fixture(scope="module")

@@ -17,14 +17,15 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from incident.costs import provision_table, sensitivity_table, stated_window_hours, traffic_table
-from incident.eventstudy import returns
-from incident.financials import financials_table
+from incident.analysis.costs import provision_table, sensitivity_table, stated_window_hours, traffic_table
+from incident.market.eventstudy import returns
+from incident.analysis.financials import financials_table
 from incident.plots import (
-    plot_compensation, plot_financials, plot_market, plot_provision, plot_timeline, rebased_prices, style,
+    plot_compensation, plot_financials, plot_market, plot_provision, plot_timeline, style,
 )
-from incident.prices import market_prices
-from incident.timeline import compensated_window, format_hours, milestone_table, phase_table
+from incident.io.prices import market_prices
+from incident.market.reaction import rebased_prices
+from incident.analysis.timeline import compensated_window, format_hours, milestone_table, phase_table
 
 PLOTS = [plot_timeline, plot_provision, plot_compensation, plot_market, plot_financials]
 
@@ -249,7 +250,7 @@ def test_plots_leave_the_global_rcparams_alone(weimob):
 
 
 def test_importing_incident_does_not_import_matplotlib():
-    code = "import sys, incident, incident.timeline, incident.costs; print('matplotlib' in sys.modules)"
+    code = "import sys, incident, incident.analysis.timeline, incident.analysis.costs; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -317,7 +318,7 @@ def test_timeline_of_a_long_span_keeps_ticks_few(tmp_path):
 
 
 def test_financials_figure_only_where_periods_are_shared(weimob):
-    from incident.financials import shared_periods
+    from incident.analysis.financials import shared_periods
 
     assert shared_periods(weimob) == ["2015", "2018", "H1 2019"]
     assert shared_periods(weimob, ("revenue", "operating profit")) == ["2020"]

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import WEIMOB
 from incident import IncidentError
-from incident.prices import artefacts, check_gaps, market_prices, read_prices
+from incident.io.prices import artefacts, check_gaps, market_prices, read_prices
 
 STOCK = WEIMOB / "prices" / "weimob-2013hk-daily-2019-2020.csv"
 HSI = WEIMOB / "prices" / "hang-seng-index-daily-2019-2020.csv"

@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from incident import report
-from incident.postmortem import SECTIONS, has_section
+from incident.report import render as report
+from incident.report.postmortem import SECTIONS, has_section
 
 from conftest import WEIMOB, run_cli
 

@@ -8,9 +8,9 @@ import pytest
 
 import incident
 from conftest import run_cli
-from incident.errors import IncidentError
-from incident.model import Incident
-from incident.scaffold import new_incident_text, write_new
+from incident.core.errors import IncidentError
+from incident.core.model import Incident
+from incident.io.scaffold import new_incident_text, write_new
 
 FILLED = {"timezone": "Europe/Berlin", "date": "2024-05-01", "at": "2024-05-01 10:00"}
 

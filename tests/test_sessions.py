@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 import pandas as pd
 import pytest
 
-from incident.sessions import day_zero, relative_day, session_of, session_rule, session_table, sessions
+from incident.market.sessions import day_zero, relative_day, session_of, session_rule, session_table, sessions
 
 T = pd.Timestamp
 

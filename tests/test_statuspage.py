@@ -10,9 +10,9 @@ import pytest
 
 import incident
 from conftest import ROOT, run_cli
-from incident.errors import IncidentError
-from incident.timeline import durations
-from incident.statuspage import (
+from incident.core.errors import IncidentError
+from incident.analysis.timeline import durations
+from incident.io.statuspage import (
     feed_frames,
     feed_to_incidents,
     import_statuspage,

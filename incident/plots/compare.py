@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..compare import phase_hours
-from ..model import Incident
-from ..timeline import durations, format_hours
-from .style import COLOURS, IMPACT_COLOURS, axes_for, house_style, renderable, source_line
+from incident.analysis.compare import phase_hours
+from incident.core.model import Incident
+from incident.analysis.timeline import durations, format_hours
+from incident.plots.style import COLOURS, IMPACT_COLOURS, axes_for, house_style, renderable, source_line
 
 
 def plot_compare(a: Incident, b: Incident, ax=None):

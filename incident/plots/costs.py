@@ -9,10 +9,10 @@ import pandas as pd
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.patches import Rectangle
 
-from ..costs import cash_example, provision_table, sensitivity_table, stated_window_hours, traffic_table
-from ..model import Incident
-from ..timeline import compensated_window, format_hours
-from .style import COLOURS, axes_for, house_style, millions, person_label, renderable, source_line, subtitle, thousands
+from incident.analysis.costs import cash_example, provision_table, sensitivity_table, stated_window_hours, traffic_table
+from incident.core.model import Incident
+from incident.analysis.timeline import compensated_window, format_hours
+from incident.plots.style import COLOURS, axes_for, house_style, millions, person_label, renderable, source_line, subtitle, thousands
 
 
 def plot_provision(inc_or_table: Incident | pd.DataFrame, ax=None):

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
-from ..eventstudy import EventStudy
-from ..model import Incident
-from .style import COLOURS, axes_for, house_style, source_line, subtitle
+from incident.market.eventstudy import EventStudy
+from incident.core.model import Incident
+from incident.plots.style import COLOURS, axes_for, house_style, source_line, subtitle
 
 
 def plot_event_study(

@@ -6,9 +6,9 @@ import re
 
 from matplotlib.patches import Patch
 
-from ..financials import financials_table, shared_periods
-from ..model import Incident
-from .style import COLOURS, axes_for, house_style, renderable, source_line, subtitle, thousands
+from incident.analysis.financials import financials_table, shared_periods
+from incident.core.model import Incident
+from incident.plots.style import COLOURS, axes_for, house_style, renderable, source_line, subtitle, thousands
 
 METRIC_COLOURS = [COLOURS["blue"], COLOURS["orange"], COLOURS["green"], COLOURS["purple"]]
 

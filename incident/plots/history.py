@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..history import ecdf
-from .style import COLOURS, axes_for, house_style
+from incident.analysis.history import ecdf
+from incident.plots.style import COLOURS, axes_for, house_style
 
 ONE_SECOND = 1 / 3600  # a log axis cannot show zero: shorter durations are drawn at one second
 _LABELS = {

@@ -5,13 +5,13 @@ from __future__ import annotations
 import matplotlib.dates as mdates
 import pandas as pd
 
-from ..eventstudy import returns
-from ..market import rebased_prices
-from ..model import Incident
-from ..prices import market_prices
-from ..sessions import calendar, session_table
-from ..timeline import phase_table
-from .style import COLOURS, axes_for, house_style, renderable, source_line
+from incident.market.eventstudy import returns
+from incident.market.reaction import rebased_prices
+from incident.core.model import Incident
+from incident.io.prices import market_prices
+from incident.market.sessions import calendar, session_table
+from incident.analysis.timeline import phase_table
+from incident.plots.style import COLOURS, axes_for, house_style, renderable, source_line
 
 
 

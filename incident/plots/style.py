@@ -22,7 +22,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
 
-from ..model import Incident
+from incident.core.model import Incident
 
 STYLE_FILE = Path(__file__).with_name("incident.mplstyle")
 BASE_FONT = "DejaVu Sans"  # ships with matplotlib, so it is always there

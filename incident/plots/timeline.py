@@ -10,10 +10,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.transforms import ScaledTranslation
 
-from ..costs import stated_window_claim
-from ..model import Incident
-from ..timeline import compensated_window, format_hours, milestone_table, phase_table
-from .style import COLOURS, IMPACT_COLOURS, axes_for, house_style, renderable, source_line
+from incident.analysis.costs import stated_window_claim
+from incident.core.model import Incident
+from incident.analysis.timeline import compensated_window, format_hours, milestone_table, phase_table
+from incident.plots.style import COLOURS, IMPACT_COLOURS, axes_for, house_style, renderable, source_line
 
 BAR = 0.56  # height of a phase band, in rows
 LANE = 0.7  # rows between two lanes of milestone labels

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from .errors import IncidentError, Problem, check_file_size
+from incident.core.errors import IncidentError, Problem, check_file_size
 
 MAX_BYTES = 5_000_000  # an incident file is a few kB; refuse anything absurd
 MAX_DEPTH = 64  # incident files nest about 5 deep; "[[[[..." 10,000 deep would exhaust the parser's recursion

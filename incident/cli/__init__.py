@@ -11,14 +11,14 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import IncidentError
+from incident.core.errors import IncidentError
 
 DEFAULT_INCIDENT = "data/weimob-2020"
 EXIT_BAD_INPUT = 2
 
 
 def cmd_validate(args) -> int:
-    from .loader import load
+    from incident.io.loader import load
 
     for path in args.paths:
         inc = load(path)
@@ -28,8 +28,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from .loader import load
-    from .summary import summary, summary_text
+    from incident.io.loader import load
+    from incident.report.summary import summary, summary_text
 
     inc = load(args.path)
     if args.json:
@@ -40,7 +40,7 @@ def cmd_summary(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from .model import Incident
+    from incident.core.model import Incident
 
     schema = Incident.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -50,7 +50,7 @@ def cmd_schema(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import ReportError, render, render_many, terminal_progress
+    from incident.report.render import ReportError, render, render_many, terminal_progress
 
     paths = args.paths or [DEFAULT_INCIDENT]
     if len(paths) == 1:
@@ -75,8 +75,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_prices(args) -> int:
-    from .prices import artefacts, check_gaps, read_prices
-    from .sessions import calendar
+    from incident.io.prices import artefacts, check_gaps, read_prices
+    from incident.io.calendars import calendar
 
     try:
         calendar(args.calendar)
@@ -96,7 +96,7 @@ def cmd_prices(args) -> int:
 
 
 def cmd_import_statuspage(args) -> int:
-    from .statuspage import import_statuspage
+    from incident.io.statuspage import import_statuspage
 
     folders = import_statuspage(args.feed, args.output, overwrite=args.force)
     for folder in folders:
@@ -109,9 +109,9 @@ def cmd_compare(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .compare import compare_table
-    from .plots import plot_compare
-    from .loader import load
+    from incident.analysis.compare import compare_table
+    from incident.plots import plot_compare
+    from incident.io.loader import load
 
     a, b = load(args.a), load(args.b)
     print(compare_table(a, b).to_string(float_format=lambda x: f"{x:,.2f}"))
@@ -124,7 +124,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_new(args) -> int:
-    from .scaffold import write_new
+    from incident.io.scaffold import write_new
 
     path = write_new(args.id, args.data_dir)
     print(f"wrote {path}: fill the values marked '# required', then run: incident validate {path.parent}")
@@ -199,6 +199,3 @@ def report_problems(exc: IncidentError) -> None:
     for problem in exc.problems:
         print(f"error: {problem}", file=sys.stderr)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,8 +7,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .model import Incident
-from .timeline import compensated_window
+from incident.core.model import Incident
+from incident.analysis.timeline import compensated_window
 
 
 def provision_table(inc: Incident) -> pd.DataFrame:

@@ -16,53 +16,18 @@ The rule for mapping a moment to a session:
 Times known to the hour or finer are placed by their earliest moment; with a
 close on the hour an hour-precision time is never ambiguous.
 
-exchange-calendars is slow to import, so it is imported only when a calendar
-is first needed.
+The calendars themselves are read by `incident.io.calendars`.
 """
 
 from __future__ import annotations
 
-import warnings
 from datetime import date, datetime
-from functools import lru_cache
 
 import pandas as pd
 
-from .model import Incident
-from .when import When
-
-DEFAULT_CALENDAR = "XHKG"
-
-
-@lru_cache(maxsize=None)
-def calendar(name: str = DEFAULT_CALENDAR):
-    """The exchange-calendars calendar `name` (e.g. "XHKG"), from 1990 on where it has the history."""
-    # exchange-calendars 4.x still uses pandas APIs that pandas 3 deprecates;
-    # the warnings are theirs to fix and would only bury ours
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import exchange_calendars as xc
-
-        if name not in xc.get_calendar_names():
-            raise ValueError(f"unknown exchange calendar {name!r} (an exchange-calendars code such as 'XHKG')")
-        try:
-            return xc.get_calendar(name, start="1990-01-01")
-        except ValueError:  # holidays recorded only from a later year
-            return xc.get_calendar(name)
-
-
-def _cal(cal):
-    return calendar(cal) if isinstance(cal, str) else cal
-
-
-def sessions(start, end, cal=DEFAULT_CALENDAR) -> pd.DatetimeIndex:
-    """Session dates from `start` to `end`, both included."""
-    c = _cal(cal)
-    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
-    lo, hi = max(start, c.first_session), min(end, c.last_session)
-    if lo > hi:
-        return pd.DatetimeIndex([], name="date", dtype="datetime64[ns]")
-    return pd.DatetimeIndex(c.sessions_in_range(lo, hi), name="date").as_unit("ns")
+from incident.core.model import Incident
+from incident.core.times import When
+from incident.io.calendars import DEFAULT_CALENDAR, as_calendar as _cal, calendar, sessions
 
 
 def session_of(moment: When | datetime | date | str, cal=DEFAULT_CALENDAR) -> pd.Timestamp:
@@ -127,7 +92,7 @@ def session_table(inc: Incident) -> pd.DataFrame:
 # -- the rule -----------------------------------------------------------------
 def _place(moment, c) -> tuple[pd.Timestamp, str]:
     if isinstance(moment, str):
-        from .when import parse_when
+        from incident.core.times import parse_when
 
         moment = parse_when(moment, c.tz)
     if isinstance(moment, When):
@@ -162,7 +127,7 @@ def _within(day: pd.Timestamp, c) -> None:
 
 
 def _start_ref(inc: Incident) -> str:
-    from .timeline import incident_start
+    from incident.analysis.timeline import incident_start
 
     if inc.market is not None and inc.market.event_start:
         return inc.market.event_start

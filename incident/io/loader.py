@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import IncidentError, Problem
-from .model import Incident
-from .when import parse_when, zone
-from .yamlfile import load_yaml, path_text
+from incident.core.errors import IncidentError, Problem
+from incident.core.model import Incident
+from incident.core.times import parse_when, zone
+from incident.io.yamlfile import load_yaml, path_text
 
 INCIDENT_FILE = "incident.yaml"
 

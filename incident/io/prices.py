@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import IncidentError, Problem
-from .model import Incident
+from incident.core.errors import IncidentError, Problem
+from incident.core.model import Incident
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
 PRICES = ["open", "high", "low", "close"]
@@ -133,7 +133,7 @@ def check_gaps(df: pd.DataFrame, calendar: str = "XHKG") -> pd.DataFrame:
     One row per date from the first bar to the last that is a session without
     a bar ("missing session") or a bar on a closed day ("not a session").
     """
-    from .sessions import sessions
+    from incident.io.calendars import sessions
 
     have = pd.DatetimeIndex(df.index).as_unit("ns")
     columns = ["date", "problem"]
@@ -159,7 +159,7 @@ def market_prices(inc: Incident) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise IncidentError.single(file, "the incident has no market section", path="market")
     folder = inc.folder if inc.folder is not None else Path(".")
     calendar = inc.market.exchange
-    from .sessions import calendar as get_calendar
+    from incident.io.calendars import calendar as get_calendar
 
     try:
         get_calendar(calendar)
@@ -254,7 +254,7 @@ def _row(fields: list[str], names: list[str], file: str, line: int):
 
 
 def _closed_days(dates: list[pd.Timestamp], lines: list[int], calendar: str, file: str) -> list[Problem]:
-    from .sessions import sessions
+    from incident.io.calendars import sessions
 
     open_days = set(sessions(dates[0], dates[-1], calendar))
     return [

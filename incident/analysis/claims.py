@@ -1,11 +1,9 @@
 """Check what sources state against what the toolkit computes.
 
-Each claim is recomputed from the incident's own data where possible. The
-tolerance is not a fudge factor: it is the rounding of the figures involved
-(a revenue written as 114 million may be anything in [113.5, 114.5)), so a
-claim is *consistent* when the stated value, within its own rounding, can
-come from the inputs within theirs; a *mismatch* otherwise; *cannot check*
-when the data to recompute it is missing.
+Each claim is recomputed from the incident's own data where possible (see
+`incident.analysis.verdicts` for what "consistent" means); claims about the
+share price are checked against the price files in
+`incident.analysis.price_claims`.
 """
 
 from __future__ import annotations
@@ -14,11 +12,12 @@ from typing import Callable
 
 import pandas as pd
 
-from .financials import cagr, growth, implied_prior, rounding_half_width
-from .model import Claim, Incident
-from .timeline import window_hours
-
-CONSISTENT, MISMATCH, CANNOT_CHECK = "consistent", "mismatch", "cannot check"
+from incident.analysis import price_claims
+from incident.analysis.financials import cagr, growth, implied_prior, rounding_half_width
+from incident.analysis.timeline import window_hours
+from incident.analysis.verdicts import CANNOT_CHECK, CONSISTENT, MISMATCH, judge
+from incident.analysis.verdicts import verdict as _result
+from incident.core.model import Claim, Incident
 COLUMNS = [
     "id", "statement", "kind", "stated", "unit", "computed", "low", "high", "tolerance", "status", "note", "implied", "sources",
 ]
@@ -29,11 +28,9 @@ def check_claims(inc: Incident) -> pd.DataFrame:
     rows = []
     prices = None
     for claim in inc.claims:
-        if claim.check.kind in _MARKET_KINDS:
-            from . import market  # prices and calendars load only when a market claim is checked
-
-            prices = prices or market.market_prices(inc)  # read once for all market claims
-            result = market.check_market_claim(inc, claim, prices)
+        if claim.check.kind in price_claims.KINDS:
+            prices = prices or price_claims.market_prices(inc)  # read once for all market claims
+            result = price_claims.check_market_claim(inc, claim, prices)
         else:
             result = _CHECKS[claim.check.kind](inc, claim)
         rows.append(
@@ -48,19 +45,6 @@ def check_claims(inc: Incident) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def judge(stated: float | None, low: float, high: float, stated_half: float | None = None) -> tuple[str, float]:
-    """Status of a stated value against a computed range, and the tolerance used."""
-    if stated is None:
-        return CANNOT_CHECK, 0.0
-    half = rounding_half_width(stated) if stated_half is None else stated_half
-    ok = stated + half >= low - 1e-12 and stated - half <= high + 1e-12
-    return (CONSISTENT if ok else MISMATCH), half + (high - low) / 2
-
-
-def _result(computed, low, high, status, tolerance, note="") -> dict:
-    return {"computed": computed, "low": low, "high": high, "tolerance": tolerance, "status": status, "note": note}
 
 
 def _bounds(value: float) -> tuple[float, float]:
@@ -158,4 +142,3 @@ _CHECKS: dict[str, Callable[[Incident, Claim], dict]] = {
     "duration": _check_duration,
     "provision": _check_provision,
 }
-_MARKET_KINDS = {"price", "return", "near_high"}  # checked in `market`, against the price files

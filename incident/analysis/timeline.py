@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .model import Incident
-from .when import When, span_hours
+from incident.core.model import Incident
+from incident.core.times import When, span_hours
 
 # Which milestones each standard duration spans (see docs/format.md).
 # The incident starts at its first `impact` milestone, or else its first

@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .errors import IncidentError, Problem, check_file_size
-from .loader import INCIDENT_FILE, validate
-from .when import zone
+from incident.core.errors import IncidentError, Problem, check_file_size
+from incident.io.loader import INCIDENT_FILE, validate
+from incident.core.times import zone
 
 MAX_FEED_BYTES = 2_000_000_000  # a feed of a million updates is ~0.5 GB
 

@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 import pandas as pd
 from markupsafe import Markup, escape
 
-from .claims import check_claims
-from .costs import cash_example, provision_table, traffic_table
-from .model import Fact, Incident
-from .timeline import compensated_window, durations, format_hours, milestone_table, phase_table
+from incident.analysis.claims import check_claims
+from incident.analysis.costs import cash_example, provision_table, traffic_table
+from incident.core.model import Fact, Incident
+from incident.analysis.timeline import compensated_window, durations, format_hours, milestone_table, phase_table
 
 # (anchor, heading) in report order; the notebook shows the ones present.
 SECTIONS = [
@@ -324,7 +324,7 @@ def section_costs(inc: Incident) -> Markup:
 def section_accountability(inc: Incident) -> Markup:
     if not has_section(inc, "accountability"):
         return Markup("")
-    from .costs import display_name
+    from incident.analysis.costs import display_name
 
     acc = inc.accountability
     rows = [
@@ -358,7 +358,7 @@ def section_financials(inc: Incident) -> Markup:
 
 def event_study_result(inc: Incident):
     """The market-model event study of the incident's stock (see `market`)."""
-    from .market import market_event_study
+    from incident.market.reaction import market_event_study
 
     return market_event_study(inc)
 
@@ -367,9 +367,9 @@ def section_event_study(inc: Incident, result=None) -> Markup:
     """The event-study tables: the fit, CARs under three models, flagged bars."""
     if inc.market is None:
         return Markup("")
-    from .eventstudy import MODELS
-    from .market import excluded_bars, market_event_study
-    from .prices import market_prices
+    from incident.market.eventstudy import MODELS
+    from incident.market.reaction import excluded_bars, market_event_study
+    from incident.io.prices import market_prices
 
     prices = market_prices(inc)
     result = result or market_event_study(inc, prices=prices)
@@ -403,7 +403,7 @@ def section_event_study(inc: Incident, result=None) -> Markup:
             f"<p class=\"note\">Vendor artefacts flagged and left out of every fit (the returns touching them "
             f"are not used):</p><ul class=\"note\">{items}</ul>"
         )
-    from .market import check_market_claim
+    from incident.analysis.price_claims import check_market_claim
 
     for c in (c for c in inc.claims if c.check.kind == "return"):
         r = check_market_claim(inc, c, prices)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .model import Incident
-from .timeline import durations, format_hours, incident_start, phase_table
+from incident.core.model import Incident
+from incident.analysis.timeline import durations, format_hours, incident_start, phase_table
 
 _METRICS = ("time_to_detect", "time_to_diagnose", "time_to_mitigate", "time_to_recover")
 _LEVELS = ("major_outage", "partial_outage", "degraded_performance", "under_maintenance")

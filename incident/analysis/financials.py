@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .model import Incident
+from incident.core.model import Incident
 
 
 def financials_table(inc: Incident) -> pd.DataFrame:

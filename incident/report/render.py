@@ -1,6 +1,6 @@
 """Render the postmortem: run the report notebook, export one offline HTML file.
 
-The notebook `notebooks/postmortem.ipynb` takes its incident folder as a
+The notebook `postmortem.ipynb` (shipped in this package) takes its incident folder as a
 papermill-style parameter. `render` validates the incident first (bad input
 fails before a kernel starts), executes the notebook with nbclient, exports it
 with nbconvert's HTMLExporter through our template (code and prompts hidden,
@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import IncidentError
-from .loader import incident_file, load
+from incident.core.errors import IncidentError
+from incident.io.loader import incident_file, load
 
 PACKAGE = Path(__file__).resolve().parent
-NOTEBOOK = PACKAGE.parent / "notebooks" / "postmortem.ipynb"
+NOTEBOOK = PACKAGE / "postmortem.ipynb"
 TEMPLATES = PACKAGE / "templates"
 KERNEL = "python3"
 # Kernels for one report: its sections run side by side (see execute_parallel).
@@ -144,7 +144,7 @@ def execute(nb, km=None, timeout: int = 300):
     km.client_class = "jupyter_client.asynchronous.AsyncKernelClient"
     client = NotebookClient(
         nb, km=km, kernel_name=KERNEL, timeout=timeout, record_timing=False,
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+        resources={"metadata": {"path": os.getcwd()}},
     )
     try:
         client.execute()
@@ -164,8 +164,8 @@ def execute(nb, km=None, timeout: int = 300):
 # while this process imports nbformat and nbconvert (about a second each way).
 WARM_UP = (
     "import matplotlib\n"
-    "import pandas, incident, incident.postmortem, incident.plots, incident.market, incident.sessions\n"
-    "incident.sessions.calendar('XHKG')\n"
+    "import pandas, incident, incident.report.postmortem, incident.plots, incident.market.reaction\n"
+    "incident.io.calendars.calendar('XHKG')\n"
 )
 
 
@@ -182,7 +182,7 @@ def start_kernel(warm_up: bool = True):
 
     runtime = tempfile.mkdtemp(prefix="incident-kernel-")
     km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(runtime, "k"))
-    km.start_kernel(cwd=str(NOTEBOOK.parent))
+    km.start_kernel(cwd=os.getcwd())
     km._incident_runtime = runtime
     km._incident_warm = None
     if warm_up:
@@ -226,7 +226,7 @@ def export_html(nb) -> str:
     """The executed notebook as one self-contained HTML page."""
     from nbconvert import HTMLExporter
 
-    from . import __version__
+    from incident import __version__
 
     exporter = HTMLExporter(
         extra_template_basedirs=[str(TEMPLATES)],

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from .claims import check_claims
-from .costs import provision_table
-from .model import Incident
-from .timeline import compensated_window, durations, format_hours, phase_table
+from incident.analysis.claims import check_claims
+from incident.analysis.costs import provision_table
+from incident.core.model import Incident
+from incident.analysis.timeline import compensated_window, durations, format_hours, phase_table
 
 
 def summary(inc: Incident, market: bool = True) -> dict:
@@ -56,7 +56,7 @@ def summary(inc: Incident, market: bool = True) -> dict:
             for r in check_claims(inc).itertuples()
         ]
     if market and inc.market is not None:
-        from .market import market_summary  # prices, calendar and scipy load only here
+        from incident.market.reaction import market_summary  # prices, calendar and scipy load only here
 
         out["market"] = market_summary(inc)
     return out

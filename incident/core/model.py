@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
 
-from .when import TIME_PATTERN, When, parse_when, zone
+from incident.core.times import TIME_PATTERN, When, parse_when, zone
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
@@ -37,10 +37,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+Quote = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
+MilestoneStatus = Literal["happened", "planned", "estimate"]
+
+
 class Fact(Strict):
     """A sourced statement in words."""
 
     text: Text
+    quote: Quote | None = Field(None, description="the source's own words, verbatim, in its language and script")
     sources: Sources
 
 
@@ -70,8 +75,12 @@ class Milestone(Strict):
     )
     approximate: bool = Field(False, description="the source says 'about'")
     kind: MilestoneKind
+    status: MilestoneStatus = Field(
+        "happened", description="happened (reported as done), planned (announced or expected) or estimate"
+    )
     title: Text
     description: str = ""
+    quote: Quote | None = Field(None, description="the source's own words for this time, verbatim")
     sources: Sources
 
 
@@ -235,6 +244,7 @@ class Claim(Strict):
     stated: Number | None = Field(None, description="the number stated; none for a claim in words")
     unit: str = ""
     check: Check
+    quote: Quote | None = Field(None, description="the source's own words, verbatim, in its language and script")
     sources: Sources
 
 

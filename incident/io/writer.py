@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from .loader import INCIDENT_FILE
-from .model import Incident
+from incident.io.loader import INCIDENT_FILE
+from incident.core.model import Incident
 
 
 class _Dumper(yaml.SafeDumper):

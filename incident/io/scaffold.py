@@ -13,8 +13,8 @@ import re
 import tempfile
 from pathlib import Path
 
-from .errors import IncidentError
-from .loader import INCIDENT_FILE
+from incident.core.errors import IncidentError
+from incident.io.loader import INCIDENT_FILE
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 

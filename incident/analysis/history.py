@@ -1,0 +1,515 @@
+"""Many incidents as one table, and statistics that suit skewed durations.
+
+Incident durations are heavily right-skewed: most incidents are short and a
+few last very long. The mean is pulled up by those few and moves a lot when
+one more long incident arrives, so a "mean time to recover" says little about
+a typical incident or about the bad ones. The statistics here lead with the
+median, the 90th percentile and the share within a target, give a bootstrap
+confidence interval for the median, and show the mean only beside the median.
+docs/history.md defines each statistic and the records it covers.
+
+`history_table` reads any supported source into one table, one row per
+incident, with the columns of `incident.io.history_schema.HISTORY_COLUMNS`:
+a folder of incident folders, a Statuspage feed, the ISSRE'22 postmortem data
+set (file or folder) or GitHub's status history (JSON Lines), or a list of
+`Incident`s. The stage durations `ttd`, `tti`, `ttm`, `ttr` are minutes from
+the start, NaN where the source does not tell.
+
+For incident files the points follow `incident.timeline`: the start is the
+first `impact` milestone (else the first `detection`), then the first
+detection, diagnosis and mitigation and the last recovery. For a milestone
+known only to the hour or day, durations are the middle of the range its
+sources allow and `exact` is False. For a Statuspage feed, `ttd` is NaN: the
+first 'investigating' post is when the page told the public, not when the
+fault was detected (the older `hours_to_detect` column still gives that post).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _scipy_stats
+
+from incident.core.errors import IncidentError
+from incident.core.model import Incident
+from incident.io.github_status import read_github_status
+from incident.io.history_schema import HISTORY_COLUMNS, STAGES, combine, history_frame, import_report
+from incident.io.issre import read_issre
+from incident.io.loader import INCIDENT_FILE, load
+from incident.io.statuspage import COMPONENT_LEVELS, feed_frames, read_feed_frames
+from incident.analysis.timeline import durations, incident_start
+
+__all__ = [
+    "HISTORY_COLUMNS", "STAGES", "FORMATS", "TARGETS", "history_table", "detect_format", "combine",
+    "import_report", "stage_stats", "within_targets", "median_ci", "group_stats", "by_component",
+    "group_key", "quarterly_trend", "history_summary", "duration_stats", "share_over", "ecdf",
+]
+
+FORMATS = ("incidents", "statuspage", "issre", "github")
+_POINTS = {"detected": "time_to_detect", "mitigated": "time_to_mitigate", "resolved": "time_to_recover"}
+_HOURS = {"detected": "hours_to_detect", "mitigated": "hours_to_mitigate", "resolved": "hours_to_resolve"}
+_STAGE_METRICS = {"ttd": "time_to_detect", "tti": "time_to_diagnose", "ttm": "time_to_mitigate",
+                  "ttr": "time_to_recover"}
+_NS_PER_HOUR = 3_600_000_000_000
+_PEEK_BYTES = 65_536
+
+
+def history_table(source: str | Path | Iterable[Incident] | dict, format: str | None = None) -> pd.DataFrame:
+    """One row per incident from any supported source (see the module's doc).
+
+    `source` may be a path (file or folder; its format is detected from its
+    content unless `format` names one of FORMATS), a Statuspage feed as the
+    dict `read_feed` returns, or an iterable of loaded `Incident`s. The import
+    report is in `table.attrs["import_report"]`. Raises IncidentError for bad input.
+    """
+    if isinstance(source, dict):
+        return feed_history(source)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        fmt = format or detect_format(path)
+        if fmt not in FORMATS:
+            raise IncidentError.single(str(path), f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+        if fmt == "issre":
+            return read_issre(path)
+        if fmt == "github":
+            return read_github_status(path)
+        if fmt == "statuspage":
+            return feed_history(path)
+        folders = incident_folders(path) if path.is_dir() else []
+        if not folders:
+            raise IncidentError.single(str(path), "not a folder of incidents (no incident.yaml found)")
+        return incidents_history(load(f) for f in folders)
+    return incidents_history(source)
+
+
+def detect_format(path: str | Path) -> str:
+    """Which of FORMATS `path` holds, from its content; IncidentError if none.
+
+    A folder holding incident.yaml files (itself or one level down) is
+    'incidents', a folder of .json files 'issre'. A file whose first line is a
+    whole JSON object with `started_at` and `updates` is 'github'; a JSON
+    object with an `incidents` list 'statuspage'; an object of records with
+    `root cause` labels 'issre'.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if incident_folders(path):
+            return "incidents"
+        if any(p.name != "template.json" for p in path.rglob("*.json")):
+            return "issre"
+        raise IncidentError.single(str(path), "not a folder of incidents nor of ISSRE'22 postmortem files")
+    if not path.is_file():
+        raise IncidentError.single(str(path), "no such file or folder: not a folder of incidents "
+                                              "nor a history file")
+    with open(path, "rb") as stream:
+        head = stream.read(_PEEK_BYTES).decode("utf-8", errors="replace")
+    first_line = head.lstrip().split("\n", 1)[0]
+    try:
+        first = json.loads(first_line)
+    except ValueError:
+        first = None
+    if isinstance(first, dict) and "started_at" in first and "updates" in first:
+        return "github"
+    text = head.lstrip()
+    if text.startswith("{") and ('"incidents"' in head or '"incident_updates"' in head):
+        return "statuspage"
+    if text.startswith("{") and '"root cause"' in head:
+        return "issre"
+    raise IncidentError.single(
+        str(path), "not a folder of incidents, Statuspage feed (.json), ISSRE'22 postmortem file "
+                   "or GitHub status history (.jsonl); name the format if it is one of them")
+
+
+def incident_folders(folder: str | Path) -> list[Path]:
+    """The folders holding an incident.yaml, the folder itself or one level down."""
+    folder = Path(folder)
+    if (folder / INCIDENT_FILE).is_file():
+        return [folder]
+    return sorted(p.parent for p in folder.glob(f"*/{INCIDENT_FILE}"))
+
+
+def incidents_history(incidents: Iterable[Incident]) -> pd.DataFrame:
+    """The history table of loaded incidents (see the module's doc)."""
+    rows = [_incident_row(inc) for inc in incidents]
+    columns = {col: [row.get(col) for row in rows] for col in HISTORY_COLUMNS if col != "components"}
+    columns["source"] = ["incidents"] * len(rows)
+    report = {"records": len(rows), **{f"{stage}_missing": sum(row.get(stage) is None for row in rows)
+                                       for stage in STAGES}}
+    return history_frame(columns, len(rows), report)
+
+
+def _incident_row(inc: Incident) -> dict:
+    row = {
+        "id": inc.id,
+        "provider": inc.organisation.name,
+        "page": inc.organisation.name,
+        "title": inc.title,
+        "impact": worst_level(p.impact for p in inc.phases),
+        "page_impact": None,
+        "exact": True,
+    }
+    start_id = incident_start(inc)
+    if start_id is None:
+        return row
+    row["start"] = pd.Timestamp(inc.when(start_id).earliest)
+    table = durations(inc).set_index("metric")
+    for point, metric in _POINTS.items():
+        if metric in table.index:
+            d = table.loc[metric]
+            row[point] = pd.Timestamp(inc.when(d["to"]).earliest)
+            row[_HOURS[point]] = d["hours"]
+            row["exact"] = row["exact"] and bool(d["exact"])
+    for stage, metric in _STAGE_METRICS.items():
+        if metric in table.index:
+            row[stage] = table.loc[metric, "hours"] * 60
+            row["exact"] = row["exact"] and bool(table.loc[metric, "exact"])
+    return row
+
+
+def worst_level(levels: Iterable[str]) -> str | None:
+    """The worst outage level among `levels` ('operational' is no outage)."""
+    rank = [COMPONENT_LEVELS.index(level) for level in levels if level in COMPONENT_LEVELS]
+    worst = max(rank, default=0)
+    return COMPONENT_LEVELS[worst] if worst > 0 else None
+
+
+def feed_history(feed: dict | str | Path) -> pd.DataFrame:
+    """The history table of a Statuspage feed (dict or file), from its frames.
+
+    Gives the same points as importing the feed and loading the incidents:
+    start is `started_at`; detected the first 'investigating' update;
+    mitigated the first 'monitoring' update, else `monitoring_at`; resolved
+    the last 'resolved' update, else `resolved_at`.
+    """
+    incidents, updates = feed_frames(feed) if isinstance(feed, dict) else read_feed_frames(feed)
+    return frames_history(incidents, updates)
+
+
+def frames_history(incidents: pd.DataFrame, updates: pd.DataFrame) -> pd.DataFrame:
+    """The history table of the (incidents, updates) frames of a feed."""
+    n = len(incidents)
+    when = updates["created_at"].to_numpy("datetime64[ns]").view(np.int64)
+    position = updates["incident"].to_numpy()
+    status = updates["status"].astype(object).to_numpy()
+
+    def first(name: str) -> np.ndarray:
+        return _reduce(when, position, status == name, n, np.minimum)
+
+    def last(name: str) -> np.ndarray:
+        return _reduce(when, position, status == name, n, np.maximum)
+
+    def field(col: str) -> np.ndarray:
+        return incidents[col].to_numpy("datetime64[ns]").view(np.int64)
+
+    nat = np.iinfo(np.int64).min
+    first_update = _reduce(when, position, np.ones(len(when), bool), n, np.minimum)
+    start = _fill(_fill(field("started_at"), field("created_at"), nat), first_update, nat)
+    points = {
+        "start": start,
+        "detected": first("investigating"),
+        "mitigated": _fill(first("monitoring"), field("monitoring_at"), nat),
+        "resolved": _fill(last("resolved"), field("resolved_at"), nat),
+    }
+    table = {
+        "id": incidents["id"].to_numpy(),
+        "source": np.full(n, "statuspage", dtype=object),
+        "provider": incidents["page"].to_numpy(),
+        "page": incidents["page"].to_numpy(),
+        "title": incidents["name"].to_numpy(),
+        "impact": incidents["impact"].to_numpy(),
+        "page_impact": incidents["page_impact"].to_numpy(),
+    }
+    for point, ns in points.items():
+        table[point] = pd.to_datetime(ns.view("datetime64[ns]"), utc=True)  # int64 min is NaT
+        if point != "start":
+            hours = (ns - start) / _NS_PER_HOUR
+            table[_HOURS[point]] = np.where((ns == nat) | (start == nat), np.nan, hours)
+    identified = first("identified")
+    table["tti"] = np.where((identified == nat) | (start == nat), np.nan, (identified - start) / _NS_PER_HOUR * 60)
+    table["ttm"] = table["hours_to_mitigate"] * 60
+    table["ttr"] = table["hours_to_resolve"] * 60
+    # ttd stays NaN: the first 'investigating' post is not the detection of the fault
+    report = {"records": n, "ttd_not_in_feed": n,
+              **{f"{stage}_missing": int(np.isnan(table[stage]).sum()) for stage in ("tti", "ttm", "ttr")}}
+    return history_frame(table, n, report)
+
+
+def _reduce(values: np.ndarray, groups: np.ndarray, mask: np.ndarray, n: int, ufunc) -> np.ndarray:
+    """Per group min or max of `values` where `mask`; NaT (int64 min) for none."""
+    nat = np.iinfo(np.int64).min
+    init = np.iinfo(np.int64).max if ufunc is np.minimum else nat
+    out = np.full(n, init, dtype=np.int64)
+    ok = mask & (values != nat)
+    ufunc.at(out, groups[ok], values[ok])
+    out[out == np.iinfo(np.int64).max] = nat
+    return out
+
+
+def _fill(values: np.ndarray, fallback: np.ndarray, nat: int) -> np.ndarray:
+    return np.where(values == nat, fallback, values)
+
+
+# -- statistics for skewed durations -------------------------------------------
+def duration_stats(table: pd.DataFrame, by: str | None = "impact", column: str = "hours_to_resolve") -> pd.DataFrame:
+    """Count, median, p75, p90, p95 and max of a duration; the mean beside the median.
+
+    One row per value of `by` (None: one row for all), plus 'all'. `mean_to_median`
+    shows how far the long tail pulls the mean from a typical incident.
+    """
+    values = table[[column] + ([by] if by else [])].dropna(subset=[column])
+    groups = [("all", values[column])]
+    if by:
+        groups = [(key, g[column]) for key, g in values.groupby(by, sort=True)] + groups
+    rows = [_stats(name, col) for name, col in groups]
+    out = pd.DataFrame(rows).set_index("group").rename_axis(by or "group")
+    out.attrs["column"] = column
+    return out
+
+
+def _stats(name, col: pd.Series) -> dict:
+    q = col.quantile([0.5, 0.75, 0.9, 0.95]) if len(col) else pd.Series(np.nan, index=[0.5, 0.75, 0.9, 0.95])
+    median = q[0.5]
+    mean = col.mean()
+    return {
+        "group": name,
+        "count": int(col.count()),
+        "median": median,
+        "p75": q[0.75],
+        "p90": q[0.9],
+        "p95": q[0.95],
+        "max": col.max(),
+        "mean": mean,
+        "mean_to_median": mean / median if median else np.nan,
+    }
+
+
+def share_over(table: pd.DataFrame, hours: float | Iterable[float], column: str = "hours_to_resolve") -> pd.Series:
+    """Share of incidents (with a known duration) that lasted more than `hours`.
+
+    One value per threshold, indexed by the threshold in hours.
+    """
+    values = table[column].dropna().to_numpy()
+    thresholds = np.atleast_1d(np.asarray(hours, dtype=float))
+    shares = (values[None, :] > thresholds[:, None]).mean(axis=1) if len(values) else np.full(len(thresholds), np.nan)
+    return pd.Series(shares, index=pd.Index(thresholds, name="hours"), name=f"share over ({column})")
+
+
+def ecdf(durations: pd.Series | np.ndarray | Iterable[float]) -> pd.DataFrame:
+    """Empirical CDF: each distinct duration and the share of incidents at or below it."""
+    values = pd.Series(durations, dtype=float).dropna().to_numpy()
+    if not len(values):
+        return pd.DataFrame({"hours": [], "share": []})
+    x, counts = np.unique(values, return_counts=True)
+    return pd.DataFrame({"hours": x, "share": np.cumsum(counts) / len(values)})
+
+
+# -- stages as distributions ----------------------------------------------------
+TARGETS = {"ttd": 1.0, "tti": 5.0, "ttm": 10.0}  # minutes: detect in 1, identify in 5, mitigate in 10
+MIN_N_FOR_CI = 10  # fewer known values than this: no confidence interval (it would be mostly noise)
+N_BOOT = 2000
+SEED = 16  # the issue's number: any fixed seed makes the intervals reproducible
+LEVEL = 0.95
+EXACT_ABOVE = 10_000  # more values than this: the bootstrap draws each resample's median rank directly
+BY_CHOICES = ("provider", "root-cause", "root-cause-l1", "mitigation", "component", "impact", "quarter",
+              "source", "detection")
+UNKNOWN_GROUP = "(unknown)"
+NO_COMPONENT = "(none)"
+
+
+def median_ci(values, level: float = LEVEL, n_boot: int = N_BOOT, seed: int = SEED) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the median of `values` (NaNs left out).
+
+    Method: `n_boot` resamples of the known values, drawn with replacement by
+    `numpy.random.default_rng(seed)`; the interval is the (1 − level)/2 and
+    (1 + level)/2 quantiles of the resamples' medians. Same seed, same interval.
+    The draws are one (resamples × n) index array, chunked to bound memory.
+    Above EXACT_ABOVE values, drawing n indices per resample is needlessly slow:
+    each resample's (lower) median rank k is drawn instead from its exact
+    distribution, P(rank ≤ k) = P(Binomial(n, k/n) ≥ ⌈n/2⌉), by inverting that
+    CDF at seeded uniforms — the same bootstrap, without the n-fold cost.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    n = len(x)
+    if n == 0:
+        return (np.nan, np.nan)
+    rng = np.random.default_rng(seed)
+    if n <= EXACT_ABOVE:
+        medians = np.empty(n_boot)
+        chunk = max(1, 4_000_000 // n)
+        for lo in range(0, n_boot, chunk):
+            hi = min(n_boot, lo + chunk)
+            medians[lo:hi] = np.median(x[rng.integers(0, n, size=(hi - lo, n))], axis=1)
+    else:
+        ordered = np.sort(x)
+        k = np.arange(1, n + 1)
+        cdf = _scipy_stats.binom.sf((n + 1) // 2 - 1, n, k / n)
+        medians = ordered[np.minimum(np.searchsorted(cdf, rng.random(n_boot)), n - 1)]
+    low, high = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def distribution(values, level: float = LEVEL, n_boot: int = N_BOOT, seed: int = SEED,
+                 min_n_for_ci: int = MIN_N_FOR_CI) -> dict:
+    """n known, mean, std, median, p90 and the median's bootstrap CI of `values` (NaN = unknown)."""
+    x = np.asarray(values, dtype=float)
+    known = x[~np.isnan(x)]
+    n = len(known)
+    if n:
+        median, p90 = np.percentile(known, [50, 90])  # linear interpolation, as pandas' quantile
+        mean, std = known.mean(), known.std(ddof=1) if n > 1 else np.nan
+    else:
+        median = p90 = mean = std = np.nan
+    low, high = median_ci(known, level, n_boot, seed) if n >= min_n_for_ci else (np.nan, np.nan)
+    return {"N": len(x), "n": n, "mean": float(mean), "std": float(std), "median": float(median),
+            "p90": float(p90), "median_ci_low": low, "median_ci_high": high}
+
+
+def stage_stats(table: pd.DataFrame, stages: Iterable[str] = STAGES, **ci) -> pd.DataFrame:
+    """One row per stage: N records, n with the stage known, mean, std, median, p90, median CI (minutes).
+
+    Every statistic but N covers only the records where the stage is known.
+    `ci` passes level, n_boot, seed, min_n_for_ci to `median_ci`.
+    """
+    rows = {stage: distribution(table[stage].to_numpy(dtype=float), **ci) for stage in stages}
+    out = pd.DataFrame.from_dict(rows, orient="index").rename_axis("stage")
+    out.insert(2, "share_known", out["n"] / out["N"].where(out["N"] > 0))
+    return out
+
+
+def within_targets(table: pd.DataFrame, targets: dict[str, float] | None = None) -> pd.DataFrame:
+    """Per stage with a target: n known, how many within the target (≤, minutes), and their share of n."""
+    targets = TARGETS if targets is None else targets
+    rows = {}
+    for stage, limit in targets.items():
+        known = table[stage].dropna().to_numpy(dtype=float)
+        within = int((known <= limit).sum())
+        rows[stage] = {"target_minutes": float(limit), "n": len(known), "within": within,
+                       "share": within / len(known) if len(known) else np.nan}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("stage")
+
+
+def by_component(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (incident, component): incidents without a component under '(none)'.
+
+    An incident touching three components counts in each of their groups, so
+    the groups' counts add up to more than the incidents.
+    """
+    exploded = table.assign(component=table["components"].map(lambda c: list(c) if len(c) else [NO_COMPONENT]))
+    return exploded.explode("component", ignore_index=True)
+
+
+def quarter(start: pd.Series) -> pd.Series:
+    """'2024Q3' for each start time (UTC quarter); '(unknown)' where the start is missing."""
+    q = start.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("Q").astype(str)
+    return q.where(start.notna(), UNKNOWN_GROUP)
+
+
+def group_key(table: pd.DataFrame, by: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows to group (exploded for 'component') and their group label, one of BY_CHOICES.
+
+    A record whose key is missing goes to '(unknown)', so every record is in a group.
+    """
+    if by == "component":
+        rows = by_component(table)
+        return rows, rows["component"]
+    if by == "quarter":
+        return table, quarter(table["start"])
+    if by == "root-cause":
+        l1, l2 = table["root_cause_l1"], table["root_cause_l2"]
+        key = l1.where(l2.isna(), l1.astype(object) + " / " + l2.astype(object))
+    elif by == "root-cause-l1":
+        key = table["root_cause_l1"]
+    elif by in BY_CHOICES:
+        key = table[by]
+    else:
+        raise ValueError(f"cannot group by {by!r}; one of {', '.join(BY_CHOICES)}")
+    return table, key.astype(object).where(key.notna(), UNKNOWN_GROUP)
+
+
+def group_stats(table: pd.DataFrame, by: str, stages: Iterable[str] = STAGES, **ci) -> pd.DataFrame:
+    """Tidy per-group distributions: one row per (group, stage) with N, n, mean, std, median, p90, CI.
+
+    Groups are sorted by name; `N` is the group's records, the rest covers the
+    records where the stage is known (see `distribution`).
+    """
+    rows, key = group_key(table, by)
+    out = []
+    for name, group in rows.groupby(key.to_numpy(), sort=True):
+        for stage in stages:
+            out.append({"group": name, "stage": stage, **distribution(group[stage].to_numpy(dtype=float), **ci)})
+    columns = ["group", "stage", "N", "n", "mean", "std", "median", "p90", "median_ci_low", "median_ci_high"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def quarterly_trend(table: pd.DataFrame, stage: str = "ttr", **ci) -> pd.DataFrame:
+    """Per calendar quarter (UTC), every quarter from the first to the last: records, n known,
+    mean, median, p90 and the median's CI where n ≥ MIN_N_FOR_CI.
+
+    `records` counts every record of the quarter, known stage or not; records
+    without a start are one last '(unknown)' row, so `records` sums to the table's length.
+    """
+    q = quarter(table["start"])
+    known = table["start"].dropna()
+    index = []
+    if len(known):
+        span = known.dt.tz_localize(None).dt.to_period("Q")
+        index = [str(p) for p in pd.period_range(span.min(), span.max(), freq="Q")]
+    if (q == UNKNOWN_GROUP).any():
+        index.append(UNKNOWN_GROUP)
+    values = table[stage].to_numpy(dtype=float)
+    groups = pd.Series(np.arange(len(table))).groupby(q.to_numpy()).indices
+    rows = []
+    for name in index:
+        d = distribution(values[groups.get(name, [])], **ci)
+        rows.append({"quarter": name, "records": d.pop("N"), **d})
+    return pd.DataFrame(rows, columns=["quarter", "records", "n", "mean", "std", "median", "p90",
+                                       "median_ci_low", "median_ci_high"])
+
+
+def history_summary(table: pd.DataFrame, by: str | None = None, **ci) -> dict:
+    """The statistics of a history as plain data (what `incident history --json` prints).
+
+    Keys: n, stages (per stage n, mean, median, p90, std, CI in minutes),
+    within_targets, import_report, and groups (per group n and its stages) when `by` is given.
+    """
+    stats = stage_stats(table, **ci)
+    out = {
+        "n": len(table),
+        "unit": "minutes",
+        "ci": {"method": "percentile bootstrap of the median", "level": ci.get("level", LEVEL),
+               "resamples": ci.get("n_boot", N_BOOT), "seed": ci.get("seed", SEED),
+               "min_n": ci.get("min_n_for_ci", MIN_N_FOR_CI)},
+        "stages": {stage: _plain(row) for stage, row in stats.drop(columns="N").iterrows()},
+        "within_targets": {stage: _plain(row) for stage, row in within_targets(table).iterrows()},
+        "import_report": dict(table.attrs.get("import_report", {})),
+    }
+    if by:
+        groups = group_stats(table, by, **ci)
+        out["by"] = by
+        out["groups"] = {
+            str(name): {"n": int(g["N"].iloc[0]),
+                        "stages": {row.stage: _plain(row.drop(["group", "stage", "N"])) for _, row in g.iterrows()}}
+            for name, g in groups.groupby("group", sort=False)
+        }
+    return out
+
+
+_COUNTS = ("N", "n", "within")
+
+
+def _plain(row: pd.Series) -> dict:
+    """A row as JSON-ready values: ints stay ints, NaN becomes None."""
+    out = {}
+    for key, value in row.items():
+        if key in _COUNTS and pd.notna(value):
+            out[key] = int(value)
+        elif value is None or (isinstance(value, float) and np.isnan(value)):
+            out[key] = None
+        else:
+            out[key] = float(value)
+    return out

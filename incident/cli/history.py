@@ -1,0 +1,82 @@
+"""`incident history SOURCE...`: the stage statistics of one or more incident histories.
+
+A thin layer over `incident.analysis.history`: read each source (format
+detected from its content, or forced with --format), put them in one table,
+and print `history_summary` as JSON or as a table. Bad input raises
+IncidentError, which the `incident` command's main turns into one line per
+problem and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Register `history` on the subparsers `sub` of the `incident` command."""
+    from incident.analysis.history import BY_CHOICES, FORMATS
+
+    p = sub.add_parser(
+        "history", help="time to detect, identify, mitigate and resolve across many incidents",
+        description="Statistics of incident histories: n known, mean, median, p90 and a bootstrap CI "
+                    "of the median per stage (minutes), shares within targets, and groups.")
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="a file or folder: incident folders, a Statuspage feed, ISSRE'22 postmortems, "
+                        "GitHub status history (.jsonl)")
+    p.add_argument("--by", choices=BY_CHOICES, help="also give the statistics per group")
+    p.add_argument("--format", choices=FORMATS, help="read every SOURCE as this format (default: detect)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_history)
+    return p
+
+
+def cmd_history(args) -> int:
+    from incident.analysis.history import combine, history_summary, history_table
+
+    table = combine(history_table(source, format=args.format) for source in args.sources)
+    summary = history_summary(table, by=args.by)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print(summary_text(summary))
+    return 0
+
+
+def summary_text(summary: dict) -> str:
+    """`history_summary` as a plain-text table for the terminal."""
+    ci = summary["ci"]
+    lines = [f"{summary['n']:,} incidents; durations in minutes from the start; "
+             f"median CI: {ci['level']:.0%} {ci['method']}, {ci['resamples']} resamples, seed {ci['seed']}, "
+             f"only where n ≥ {ci['min_n']}", ""]
+    lines += _stage_rows(summary["stages"], summary["n"])
+    lines += ["", "within target (of the records where the stage is known):"]
+    for stage, t in summary["within_targets"].items():
+        lines.append(f"  {stage} ≤ {t['target_minutes']:g} min: {t['within']:,} of {t['n']:,} ({_pct(t['share'])})")
+    if summary.get("groups"):
+        lines += ["", f"by {summary['by']}:"]
+        for name, group in summary["groups"].items():
+            lines += ["", f"{name}  ({group['n']:,} records)"]
+            lines += ["  " + row for row in _stage_rows(group["stages"], group["n"])]
+    lines += ["", "import report (records per kind):"]
+    lines += [f"  {kind:<32} {count:>7,}" for kind, count in summary["import_report"].items()]
+    return "\n".join(lines)
+
+
+def _stage_rows(stages: dict, total: int) -> list[str]:
+    rows = [f"{'stage':<6} {'known':>11} {'mean':>9} {'median':>9} {'p90':>9}   median CI"]
+    for stage, s in stages.items():
+        ci = (f"[{_num(s['median_ci_low'])}, {_num(s['median_ci_high'])}]"
+              if s["median_ci_low"] is not None else "–")
+        rows.append(f"{stage:<6} {s['n']:>5,} / {total:<5,} {_num(s['mean']):>9} {_num(s['median']):>9} "
+                    f"{_num(s['p90']):>9}   {ci}")
+    return rows
+
+
+def _num(value) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.1f}"
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{value:.0%}"

@@ -1,0 +1,172 @@
+"""GitHub's status-page history (github.com/mrshu/github-statuses, JSON Lines) as a history table.
+
+One JSON object per line: id, title, started_at, resolved_at, impact
+(none/minor/major/critical/maintenance), components[] and updates[]
+({at, status, message}), parsed from githubstatus.com's Atom feed.
+
+What the feed can and cannot tell:
+- `ttr` is resolved_at − started_at. The file's own `duration_minutes`
+  disagrees for about a fifth of the records (it follows a window read from the
+  postmortem text); it is counted in the import report and not used.
+- `ttm` is the first 'Monitoring' update − started_at, where there is one.
+- `tti` would be the first 'Identified' update; GitHub posts none, so it is NaN.
+- `ttd` is always NaN: started_at is the first 'Investigating' post, i.e. when
+  the page told the public, not when GitHub detected the fault. A 0 there
+  would be a made-up number.
+- A retroactive incident, posted once as 'Resolved' with started_at equal to
+  resolved_at, has no known duration: its `ttr` is NaN, not 0.
+Scheduled maintenance (impact 'maintenance') is kept and counted; records
+without components keep an empty list, those whose components were inferred
+by a language model (`components_source`) are counted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from incident.core.errors import IncidentError, Problem, check_file_size
+from incident.io.history_schema import history_frame
+
+SOURCE = "github-status"
+PROVIDER = "GitHub"
+MAX_FILE_BYTES = 2_000_000_000
+MAX_PROBLEMS = 50
+
+
+def read_github_status(path: str | Path) -> pd.DataFrame:
+    """The history table of a github-statuses incidents.jsonl; IncidentError for bad input."""
+    path = Path(path)
+    file = str(path)
+    check_file_size(path, MAX_FILE_BYTES)
+    records, lines, problems = [], [], []
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        for number, text in enumerate(stream, start=1):
+            if not text.strip():
+                continue
+            try:
+                rec = json.loads(text)
+            except json.JSONDecodeError as exc:
+                problems.append(Problem(file, "", f"not JSON: {exc.msg}", number))
+                continue
+            for field, message in _shape_problems(rec):
+                rid = rec.get("id") if isinstance(rec, dict) else None
+                where = f"[{rid}].{field}" if rid is not None else field
+                problems.append(Problem(file, where, message, number))
+            records.append(rec)
+            lines.append(number)
+            if len(problems) >= MAX_PROBLEMS:
+                break
+    if not problems and not records:
+        problems.append(Problem(file, "", "no incidents: expected one JSON object per line"))
+    if problems:
+        raise IncidentError(problems)
+    return github_history(records, file, lines)
+
+
+def _shape_problems(rec: Any) -> list[tuple[str, str]]:
+    if not isinstance(rec, dict):
+        return [("", f"not a status-page incident: expected a JSON object per line, got {type(rec).__name__}")]
+    out = []
+    if not isinstance(rec.get("id"), (str, int)) or isinstance(rec.get("id"), bool):
+        out.append(("id", "missing incident id"))
+    if not isinstance(rec.get("started_at"), str):
+        out.append(("started_at", f"expected an ISO 8601 time, got {rec.get('started_at')!r}"))
+    if rec.get("resolved_at") is not None and not isinstance(rec["resolved_at"], str):
+        out.append(("resolved_at", f"expected an ISO 8601 time or null, got {rec['resolved_at']!r}"))
+    if not isinstance(rec.get("updates"), list):
+        out.append(("updates", "expected a list of updates"))
+    else:
+        for j, up in enumerate(rec["updates"]):
+            if not isinstance(up, dict) or not isinstance(up.get("at"), str) or not isinstance(up.get("status"), str):
+                out.append((f"updates[{j}]", "expected an object with 'at' and 'status' text"))
+    if rec.get("components") is not None and not (
+            isinstance(rec["components"], list) and all(isinstance(c, str) for c in rec["components"])):
+        out.append(("components", "expected a list of component names"))
+    return out
+
+
+def github_history(records: list[dict], file: str = "<github-status>", lines: list[int] | None = None) -> pd.DataFrame:
+    """The history table of parsed github-statuses records, with its import report."""
+    n = len(records)
+    lines = lines or list(range(1, n + 1))
+    start = _times([r["started_at"] for r in records], file, "started_at", records, lines)
+    resolved = _times([r.get("resolved_at") for r in records], file, "resolved_at", records, lines)
+    # updates flattened once: (incident position, status, time)
+    counts = np.array([len(r["updates"]) for r in records], dtype=np.int64)
+    owner = np.repeat(np.arange(n), counts)
+    status = np.array([u["status"].strip().lower() for r in records for u in r["updates"]], dtype=object)
+    at = _times([u["at"] for r in records for u in r["updates"]], file, "updates.at",
+                [r for r, c in zip(records, counts) for _ in range(c)],
+                [ln for ln, c in zip(lines, counts) for _ in range(c)])
+
+    def first(name: str) -> pd.Series:
+        mask = status == name
+        found = pd.Series(at[mask]).groupby(owner[mask]).min()
+        return pd.Series(found.reindex(range(n)).to_numpy(), dtype="datetime64[ns, UTC]")
+
+    investigating, identified, monitoring = first("investigating"), first("identified"), first("monitoring")
+    start_s, resolved_s = pd.Series(start), pd.Series(resolved)
+
+    def minutes(end: pd.Series) -> pd.Series:
+        return (end - start_s).dt.total_seconds() / 60
+
+    # A retroactive incident is posted once, already resolved: started_at is then
+    # the time of that post, and resolved − started = 0 is no duration.
+    retroactive = np.bincount(owner[status != "resolved"], minlength=n) == 0
+    ttr = minutes(resolved_s).mask(retroactive & (resolved_s == start_s).to_numpy())
+    ttm = minutes(monitoring)
+    tti = minutes(identified)
+    impact = [r.get("impact") if isinstance(r.get("impact"), str) else None for r in records]
+    components = [list(dict.fromkeys(c.strip() for c in r.get("components") or [] if c.strip())) for r in records]
+    stated = np.array([r.get("duration_minutes") if isinstance(r.get("duration_minutes"), (int, float)) else np.nan
+                       for r in records], dtype=float)
+    report = {
+        "records": n,
+        "ttd_not_in_feed": n,
+        "tti_missing": int(tti.isna().sum()),
+        "ttm_missing": int(ttm.isna().sum()),
+        "ttr_missing": int(ttr.isna().sum()),
+        "retroactive_without_duration": int((retroactive & ttr.isna().to_numpy()).sum()),
+        "resolved_before_start": int((ttr < 0).sum()),
+        "duration_minutes_disagrees": int((np.abs(stated - ttr.to_numpy()) >= 1).sum()),
+        "maintenance": sum(i == "maintenance" for i in impact),
+        "components_missing": sum(not c for c in components),
+        "components_inferred": sum(bool(r.get("components_source")) for r in records),
+    }
+    columns = {
+        "id": [str(r["id"]) for r in records],
+        "source": [SOURCE] * n,
+        "provider": [PROVIDER] * n,
+        "page": [PROVIDER] * n,
+        "components": components,
+        "title": [r.get("title") for r in records],
+        "impact": impact,
+        "page_impact": impact,
+        "start": start_s,
+        "detected": investigating,  # when the page first posted, kept for the older columns
+        "mitigated": monitoring,
+        "resolved": resolved_s,
+        "tti": tti,
+        "ttm": ttm,
+        "ttr": ttr,
+        "hours_to_mitigate": ttm / 60,
+        "hours_to_resolve": ttr / 60,
+    }
+    return history_frame(columns, n, report)
+
+
+def _times(values: list, file: str, field: str, records: list[dict], lines: list[int]) -> np.ndarray:
+    """ISO 8601 texts as UTC datetime64 values; IncidentError naming each one that is not a time."""
+    parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601", errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & pd.notna(pd.Series(values, dtype=object)).to_numpy())
+    if len(bad):
+        raise IncidentError([
+            Problem(file, f"[{records[i].get('id')}].{field}", f"not a time: {values[i]!r}", lines[i])
+            for i in bad[:MAX_PROBLEMS]
+        ])
+    return parsed.astype("datetime64[ns, UTC]").to_numpy()

@@ -1,0 +1,96 @@
+"""The columns of the history table that every importer produces, and its import report.
+
+One row per incident, whatever the source (a folder of incident files, a
+Statuspage feed, the ISSRE'22 postmortem data set, GitHub's status history),
+so that one set of statistics and figures serves them all. Importers build a
+dict of columns and pass it to `history_frame`, which orders and types them.
+
+Stage durations are in minutes from the incident's start: `ttd` (to
+detection), `tti` (to identification of the cause), `ttm` (to mitigation),
+`ttr` (to resolution, the duration). NaN where the source does not tell;
+never 0 in its place. The older `hours_to_*` columns are kept for existing
+users. docs/history.md says, per source, where each value comes from.
+
+The import report counts, per kind of defect or gap, how many records had it.
+It travels with the table as `table.attrs["import_report"]`, a plain dict of
+kind -> count (plain, so that pandas can compare and concatenate attrs).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+STAGES = ("ttd", "tti", "ttm", "ttr")
+STAGE_NAMES = {
+    "ttd": "time to detect",
+    "tti": "time to identify",
+    "ttm": "time to mitigate",
+    "ttr": "time to resolve",
+}
+HISTORY_COLUMNS = [
+    "id", "source", "provider", "page", "components", "title", "impact", "page_impact",
+    "root_cause_l1", "root_cause_l2", "mitigation", "mitigation_actions", "detection",
+    "start", "detected", "mitigated", "resolved",
+    "ttd", "tti", "ttm", "ttr",
+    "hours_to_detect", "hours_to_mitigate", "hours_to_resolve", "exact",
+]
+_TIMES = ("start", "detected", "mitigated", "resolved")
+_NUMBERS = ("ttd", "tti", "ttm", "ttr", "hours_to_detect", "hours_to_mitigate", "hours_to_resolve")
+_TEXT = ("id", "source", "provider", "page", "title", "impact", "page_impact",
+         "root_cause_l1", "root_cause_l2", "mitigation", "detection")
+_LISTS = ("components", "mitigation_actions")
+
+
+def history_frame(columns: Mapping[str, object], n: int, report: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """The history table of `n` incidents from the given columns, typed and ordered.
+
+    Missing columns are filled with missing values (empty lists for list
+    columns), so an importer states only what its source knows.
+    """
+    data = {}
+    for col in HISTORY_COLUMNS:
+        value = columns.get(col)
+        if col in _LISTS:
+            data[col] = pd.Series([list(v) if v is not None else [] for v in value] if value is not None
+                                  else [[] for _ in range(n)], dtype=object)
+        elif col in _TIMES:
+            data[col] = pd.to_datetime(pd.Series(value if value is not None else [pd.NaT] * n), utc=True)
+        elif col in _NUMBERS:
+            data[col] = pd.to_numeric(pd.Series(value if value is not None else [np.nan] * n), errors="raise").astype(float)
+        elif col == "exact":
+            data[col] = pd.Series(value if value is not None else [True] * n, dtype=bool)
+        else:
+            data[col] = pd.Series(value if value is not None else [None] * n, dtype=object)
+    table = pd.DataFrame(data)
+    for col in _TIMES:
+        table[col] = table[col].astype("datetime64[ns, UTC]")
+    table["impact"] = table["impact"].fillna("unknown")
+    report = dict(report or {})
+    order = sorted(report, key=lambda kind: (kind != "records", kind))
+    table.attrs["import_report"] = {kind: int(report[kind]) for kind in order}
+    return table
+
+
+def combine(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Several history tables as one, their import reports summed kind by kind."""
+    tables = list(tables)
+    report: dict[str, int] = {}
+    for t in tables:
+        for kind, count in t.attrs.get("import_report", {}).items():
+            report[kind] = report.get(kind, 0) + int(count)
+    parts = [t.copy() for t in tables]
+    for t in parts:
+        t.attrs = {}
+    out = pd.concat(parts, ignore_index=True) if parts else history_frame({}, 0)
+    out.attrs["import_report"] = {kind: report[kind] for kind in sorted(report, key=lambda k: (k != "records", k))}
+    return out
+
+
+def import_report(table: pd.DataFrame) -> pd.DataFrame:
+    """The import report of a history table as a DataFrame: kind, records."""
+    report = table.attrs.get("import_report", {})
+    return pd.DataFrame({"kind": list(report), "records": [int(v) for v in report.values()]},
+                        columns=["kind", "records"])
