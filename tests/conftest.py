@@ -47,3 +47,15 @@ def run_cli(*args, cwd=ROOT, timeout=120):
         [sys.executable, "-m", "incident.cli", *map(str, args)],
         cwd=cwd, capture_output=True, text=True, timeout=timeout,
     )
+
+
+# Tests that start kernels, a browser or a build: `make test` runs them, `make test-fast` leaves them out.
+SLOW_MODULES = {"test_report", "test_notebooks", "test_faults", "test_wheel", "test_hostile"}
+SLOW_WORDS = ("notebook", "browser", "report", "kernel")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if module in SLOW_MODULES or any(word in item.name for word in SLOW_WORDS):
+            item.add_marker(pytest.mark.slow)

@@ -1,5 +1,6 @@
 """Bad incident files: one clear line per problem, exit 2, no traceback, fast."""
 
+import re
 import time
 
 import pytest
@@ -12,7 +13,7 @@ from conftest import run_cli
 # (name, how to break the Weimob file, what the message must say, field path)
 CASES = [
     ("yaml-syntax", lambda t: t.replace("title: Weimob SaaS", "title: [Weimob SaaS", 1), "YAML syntax", None),
-    ("unknown-field", lambda t: t.replace("status: resolved", "status: resolved\nseverity: high", 1), "unknown field", "severity"),
+    ("unknown-field", lambda t: t.replace("status: resolved", "status: resolved\nurgency: high", 1), "unknown field", "urgency"),
     ("wrong-type", lambda t: t.replace("total: 150000000", "total: lots", 1), "valid number", "provision.total"),
     ("missing-field", lambda t: t.replace("    kind: trigger\n", "", 1), "missing required field", "milestones[0].kind"),
     ("end-before-start", lambda t: t.replace("    end: data-online\n", "    end: 2020-03-01 09:00\n", 1), "before it starts", "phases[3].end"),
@@ -21,9 +22,9 @@ CASES = [
     ("unknown-source", lambda t: t.replace("    sources: [S4]\n", "    sources: [S9]\n", 1), "unknown source 'S9'", "milestones[0].sources[0]"),
     ("unknown-timezone", lambda t: t.replace("timezone: Asia/Shanghai", "timezone: Asia/Beijing", 1), "unknown time zone", "timezone"),
     ("impossible-date", lambda t: t.replace("at: 2020-02-24\n", "at: 2020-02-30\n", 1), "not a real date", "milestones[2].at"),
-    ("impossible-hour", lambda t: t.replace("at: 2020-03-01 20:00", "at: 2020-03-01 25:00", 1), "not a real time", "milestones[6].at"),
-    ("python-tag", lambda t: t.replace("title: Weimob SaaS production data destroyed by an insider",
-                                        "title: !!python/object/apply:os.system ['echo pwned']", 1), "not allowed", "title"),
+    ("impossible-hour", lambda t: t.replace("at: 2020-03-01 20:00", "at: 2020-03-01 25:00", 1), "not a real time", "milestones[8].at"),
+    ("python-tag", lambda t: re.sub(r"(?m)^title: .*$", "title: !!python/object/apply:os.system ['echo pwned']", t, count=1),
+     "not allowed", "title"),
     ("duplicate-key", lambda t: t.replace("status: resolved", "status: resolved\nstatus: ongoing", 1), "duplicate key", "status"),
     ("list-not-mapping", lambda t: t.replace("lessons:\n  went_well:", "lessons:\n- went_well:", 1), "valid dictionary", "lessons"),
 ]

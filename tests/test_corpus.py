@@ -119,7 +119,7 @@ def test_incident_file_over_the_size_limit_is_refused_unread(tmp_path, capsys):
     status = main(["validate", str(file)])
     out, err = capsys.readouterr()
     assert time.perf_counter() - started < 0.5
-    assert_rejected(status, out, err, file, [{"path": "", "line": None, "message": ["bytes; the limit is 5,000,000"]}])
+    assert_rejected(status, out, err, file, [{"path": "", "line": None, "message": ["larger than the limit of 5,000,000 bytes"]}])
 
 
 def billion_laughs(levels: int = 9, width: int = 10) -> str:
@@ -169,7 +169,7 @@ def test_feed_over_the_size_limit_is_refused_unread(tmp_path, capsys):
         fh.truncate(statuspage.MAX_FEED_BYTES + 1)
     status = main(["import", "statuspage", str(file), "-o", str(tmp_path / "out")])
     out, err = capsys.readouterr()
-    assert_rejected(status, out, err, file, [{"path": "", "line": None, "message": ["bytes; the limit is"]}])
+    assert_rejected(status, out, err, file, [{"path": "", "line": None, "message": ["feed is larger than the limit of"]}])
     assert not (tmp_path / "out").exists()
 
 

@@ -185,10 +185,50 @@ def test_plot_event_study_draws_on_the_given_axes(weimob_result):
     fig, (left, right) = plt.subplots(1, 2)
     ax = plot_event_study(weimob_result, ax=right, milestones={"recovered": 5, "outside": 40})
     assert ax is right
-    assert len(ax.patches) == len(weimob_result.ar)  # one AR bar per day
-    assert [t.get_text() for t in ax.texts if t.get_gid() != "subtitle"] == ["recovered"]
+    assert len([p for p in ax.patches if p.get_gid() == "ar"]) == len(weimob_result.ar)  # one AR bar per day
+    numbers = [t.get_text() for t in ax.texts if t.get_gid() == "milestone-number"]
+    assert numbers == ["1"]
+    assert "1  day +5: recovered" in [t.get_text() for t in ax.get_legend().get_texts()]
     assert not left.has_data()
     new = plot_event_study(weimob_result)
     assert new.figure is not fig
     assert dict(matplotlib.rcParams) == before
+    plt.close("all")
+
+
+@pytest.mark.parametrize("span", [None, (-5, 10)])
+def test_plot_event_study_car_is_the_tables(weimob, span):
+    """The line at day 4 is CAR[0,+4] of the table, whatever span is drawn; its band is the table's SE."""
+    import matplotlib.pyplot as plt
+    from scipy import stats
+
+    from incident.market.sessions import session_table
+    from incident.plots import plot_event_study
+
+    res = market_event_study(weimob) if span is None else market_event_study(weimob, span=span)
+    ax = plot_event_study(res, milestones=session_table(weimob), sources=weimob)
+    line = next(a for a in ax.lines if a.get_gid() == "car")
+    x, y = line.get_data()
+    assert x[0] == 0  # the cumulation starts at day 0
+    assert y[list(x).index(4)] == pytest.approx(res.car.loc["0..4", "car"], abs=1e-12)
+    assert y[list(x).index(6)] == pytest.approx(res.car.loc["0..6", "car"], abs=1e-12)
+    band = next(a for a in ax.collections if a.get_gid() == "car-band")
+    q = stats.t.ppf(0.975, res.dof)
+    top = band.get_paths()[0].vertices[:, 1].max()
+    assert top >= res.car.loc["0..4", "car"] + q * res.car.loc["0..4", "se"] - 1e-9
+    labels = {t.get_gid(): t.get_text() for t in ax.texts}
+    assert labels["car-label:0..4"] == "CAR[0,+4] = \N{MINUS SIGN}18.99%"
+    # milestones by title, numbered over their day; the legend is the key and names every colour
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "1  day 0: Insider deletes production data" in legend
+    assert not any("hkex-announcement" in t for t in legend + [t.get_text() for t in ax.texts])
+    assert {"abnormal return (AR) of the day, positive", "abnormal return (AR) of the day, negative",
+            "CAR from day 0 (sum of ARs 0..d)", "CAR 95% confidence band"} <= set(legend)
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert all("-" not in t for t in ticks)
+    if span is not None:
+        assert ticks[0].startswith("\N{MINUS SIGN}5")
+    ax.figure.canvas.draw()
+    marks = [t.get_window_extent() for t in ax.texts if t.get_gid() == "milestone-number"]
+    assert not any(a.overlaps(b) for i, a in enumerate(marks) for b in marks[i + 1:])
     plt.close("all")

@@ -1,10 +1,10 @@
 """Faults while a report is made: a clear message, no partial file, the old report kept.
 
-The kernel killed mid-run and a failing section run the real notebook. Faults
-in writing the file (no permission, the folder gone, the disk full, Ctrl-C)
-do not depend on what the notebook computed, so those tests replace the
-kernel run with a stand-in page and take milliseconds. Two real `incident
-report` processes then write the same file at once.
+A worker killed mid-run, a failing section and a section that never ends run
+the real notebook. Faults in writing the file (no permission, the folder
+gone, the disk full, Ctrl-C) do not depend on what the notebook computed, so
+those tests replace the run with a stand-in page and take milliseconds. Two
+real `incident report` processes then write the same file at once.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -29,10 +29,6 @@ from conftest import ROOT, WEIMOB
 
 PREVIOUS = "<!DOCTYPE html><html><body>the previous report</body></html>\n"
 PAGE = "<!DOCTYPE html>\n<html><body>" + "<p>a new report</p>" * 50_000 + "</body></html>\n"  # ~1 MB
-
-
-def kernel_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("incident-kernel-*")}
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -65,15 +61,23 @@ def notebook_with(tmp_path: Path, source: str, section: str, before: str) -> Pat
     return path
 
 
-# -- the kernel ----------------------------------------------------------------------
-def test_kernel_killed_mid_run(tmp_path, previous, monkeypatch):
+# -- the run ----------------------------------------------------------------------------
+def test_worker_killed_mid_run(tmp_path, previous, monkeypatch):
     kill = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
     monkeypatch.setattr(report, "NOTEBOOK", notebook_with(tmp_path, kill, "timeline", before="timeline"))
-    before = kernel_dirs()
-    with pytest.raises(report.ReportError, match="kernel died while running section 'timeline'"):
-        report.render(WEIMOB, previous)
+    with pytest.raises(report.ReportError, match="worker died while running section 'timeline'"):
+        report.render(WEIMOB, previous)  # the cell killed its worker, not this process
     assert_kept(previous)
-    assert kernel_dirs() <= before  # its runtime folder is cleaned up too
+
+
+def test_section_that_never_ends_times_out(tmp_path, previous, monkeypatch):
+    hang = "import time\ntime.sleep(600)"
+    monkeypatch.setattr(report, "NOTEBOOK", notebook_with(tmp_path, hang, "costs", before="costs"))
+    started = time.monotonic()
+    with pytest.raises(report.ReportError, match="section 'costs' timed out after 3 s"):
+        report.render(WEIMOB, previous, timeout=3)
+    assert time.monotonic() - started < 60
+    assert_kept(previous)
 
 
 def test_failing_section_through_the_cli(tmp_path, previous, monkeypatch, capsys):
@@ -90,11 +94,8 @@ def test_failing_section_through_the_cli(tmp_path, previous, monkeypatch, capsys
 # -- writing the file (the notebook run replaced by a stand-in page) -------------------
 @pytest.fixture
 def quick(monkeypatch):
-    """Skip the kernel: every render 'computes' PAGE."""
-    monkeypatch.setattr(report, "start_kernel", lambda: None)
-    monkeypatch.setattr(report, "stop_kernel", lambda km: None)
-    monkeypatch.setattr(report, "execute", lambda nb, km=None, timeout=300: nb)
-    monkeypatch.setattr(report, "execute_parallel", lambda nb, kms, timeout=300: nb, raising=False)
+    """Skip the run: every render 'computes' PAGE."""
+    monkeypatch.setattr(report, "execute", lambda nb, **kwargs: nb)
     monkeypatch.setattr(report, "export_html", lambda nb: PAGE)
 
 
@@ -126,10 +127,10 @@ def test_unwritable_output(quick, previous, monkeypatch, target, exc, message):
     assert_kept(previous)
 
 
-def test_output_folder_under_a_file_fails_before_the_kernel(tmp_path, monkeypatch, capsys):
+def test_output_folder_under_a_file_fails_before_the_run(tmp_path, monkeypatch, capsys):
     blocker = tmp_path / "reports"
     blocker.write_text("a file where the folder should be", encoding="utf-8")
-    monkeypatch.setattr(report, "start_kernel", failing(AssertionError("no kernel may start")))
+    monkeypatch.setattr(report, "execute", failing(AssertionError("nothing may run")))
     assert main(["report", str(WEIMOB), "-o", str(blocker / "weimob.html")]) == 1
     out, err = capsys.readouterr()
     assert "cannot create the output folder" in err and "a file is in the way" in err and "Traceback" not in err
@@ -239,37 +240,42 @@ def test_two_report_runs_writing_the_same_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["same.html"]
 
 
-def test_batch_gives_a_fresh_kernel_after_a_failed_section(monkeypatch, tmp_path):
-    """A cell that timed out may still be running: the next incident must not wait on that kernel."""
-
-    class Kernel:
-        def __init__(self):
-            self.stopped = False
-
-        def is_alive(self):
-            return not self.stopped
-
-    used, started = [], []
-
-    def start_kernel():
-        started.append(Kernel())
-        return started[-1]
-
-    def execute(nb, km=None, timeout=300):
-        used.append(km)
-        if len(used) == 1:
-            raise report.ReportError(f"section 'timeline' timed out after {timeout} s")
-        return nb
-
-    monkeypatch.setattr(report, "start_kernel", start_kernel)
-    monkeypatch.setattr(report, "stop_kernel", lambda km: setattr(km, "stopped", True))
-    monkeypatch.setattr(report, "execute", execute)
-    monkeypatch.setattr(report, "export_html", lambda nb: PAGE)
+def test_batch_one_section_hangs_the_other_incident_is_written(monkeypatch, tmp_path):
+    """A section that never ends fails its incident alone; the next one is still written."""
+    hang = "if inc.id == 'weimob-2020':\n    import time\n    time.sleep(600)"
+    monkeypatch.setattr(report, "NOTEBOOK", notebook_with(tmp_path, hang, "timeline", before="timeline"))
     first, second = tmp_path / "first", tmp_path / "second"
-    for folder in (first, second):
-        shutil.copytree(WEIMOB, folder)
-    results = report.render_many([first, second], tmp_path / "out", workers=1)
+    shutil.copytree(WEIMOB, first)
+    shutil.copytree(ROOT / "data" / "gitlab-2017", second)
+    results = report.render_many([first, second], tmp_path / "out", workers=1, timeout=20)
     assert [r.ok for r in results] == [False, True]
-    assert "timed out" in results[0].error
-    assert used[0] is started[0] and started[0].stopped
-    assert used[-1] is started[1]  # the second incident ran on a new kernel, not a reset of the busy one
+    assert "section 'timeline' timed out after 20 s" in results[0].error
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["second.html"]
+
+
+def test_batch_refuses_two_incidents_writing_the_same_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "execute_many", failing(AssertionError("nothing may run")))
+    a, b = tmp_path / "a" / "gitlab-2017", tmp_path / "b" / "gitlab-2017"
+    for folder in (a, b):
+        shutil.copytree(ROOT / "data" / "gitlab-2017", folder)
+    result = main(["report", str(a), str(b), "-o", str(tmp_path / "out")])
+    assert result == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_skips_folders_without_an_incident_and_writes_the_rest(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(report, "export_html", lambda nb: PAGE)
+    empty = tmp_path / "data" / "notes"
+    empty.mkdir(parents=True)
+    good = tmp_path / "data" / "gitlab-2017"
+    shutil.copytree(ROOT / "data" / "gitlab-2017", good)
+    broken = tmp_path / "data" / "broken"
+    broken.mkdir()
+    (broken / "incident.yaml").write_text("id: broken\n", encoding="utf-8")
+    status = main(["report", str(empty), str(good), str(broken), "-o", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    assert status == 2  # one input was bad
+    assert f"skipped {empty}: no incident.yaml in this folder" in err
+    assert "FAILED  " in err and "Traceback" not in err
+    assert "1 of 2 reports written" in out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["gitlab-2017.html"]

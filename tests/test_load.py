@@ -12,7 +12,7 @@ def test_weimob_loads_with_every_section(weimob):
     assert weimob.id == "weimob-2020"
     assert weimob.timezone == "Asia/Shanghai"
     assert {s.id for s in weimob.sources} == {f"S{i}" for i in range(1, 8)}
-    assert len(weimob.milestones) == 12
+    assert len(weimob.milestones) == 14
     assert len(weimob.phases) == 4
     assert weimob.provision.total == 150_000_000
     assert len(weimob.accountability.people) == 4

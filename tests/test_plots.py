@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from incident.analysis.costs import provision_table, sensitivity_table, stated_window_hours, traffic_table
+from incident.analysis.costs import provision_table, sensitivity_table, traffic_table
 from incident.market.eventstudy import returns
 from incident.analysis.financials import financials_table
 from incident.plots import (
@@ -98,7 +98,7 @@ def test_timeline_one_marker_per_milestone(weimob, timeline):
             assert isinstance(marker, Line2D)
             assert marker.get_xdata()[0] == pytest.approx(num(m["time"]))
             hollow = marker.get_markerfacecolor() == "white"
-            assert hollow == bool(m["approximate"])
+            assert hollow == (bool(m["approximate"]) or m["status"] != "happened")
         assert label.startswith("~") == bool(m["approximate"])
 
 
@@ -130,10 +130,9 @@ def test_timeline_shows_the_computed_compensated_window(weimob, timeline):
     bracket = with_gid(timeline, "compensated-window")["compensated-window"]
     xs = bracket.get_xdata()
     assert (min(xs), max(xs)) == pytest.approx((num(start.earliest), num(end.earliest)))
-    text = with_gid(timeline, "compensated-window-label")["compensated-window-label"].get_text()
-    assert format_hours(hours, hours) in text
-    stated = stated_window_hours(weimob)
-    assert f"states {format_hours(stated, stated)}" in text
+    text = " ".join(with_gid(timeline, "compensated-window-label")["compensated-window-label"].get_text().split())
+    assert f"{hours:,.0f} h ({format_hours(hours)})" in text and "(to the planned end of the go-live window)" in text
+    assert "182" not in text and "states" not in text
 
 
 def test_timeline_time_axis_is_in_the_incident_zone(weimob, timeline):
@@ -175,7 +174,7 @@ def test_heatmap_is_the_sensitivity_table(weimob):
     cells = {t.get_text() for t in ax.texts}
     assert all(f"{v:,.0f}" in cells for v in table.to_numpy().ravel())
     _, _, hours = compensated_window(weimob)
-    assert format_hours(hours, hours) in with_gid(ax, "subtitle")["subtitle"].get_text()
+    assert f"× {hours:,.0f} h / 24" in with_gid(ax, "subtitle")["subtitle"].get_text()
     scheme = with_gid(ax, "traffic-scheme")["traffic-scheme"].get_text()
     for item in traffic_table(weimob)["item"]:
         assert style.renderable(item).split()[0] in scheme
@@ -222,10 +221,18 @@ def test_financial_bars_are_the_figures(weimob):
     table = financials_table(weimob).set_index("id")
     bars = with_gid(ax, "financial:")
     shown = {k.split(":", 1)[1] for k in bars}
-    assert {table.loc[i, "period"] for i in shown} == {"2015", "2018", "H1 2019"}
+    # 2020, the incident's year, has revenue only: it is drawn, its adjusted EBITDA marked as not given
+    assert {table.loc[i, "period"] for i in shown} == {"2015", "2018", "H1 2019", "2020"}
     assert {table.loc[i, "metric"] for i in shown} == {"revenue", "adjusted EBITDA"}
     for key, bar in bars.items():
         assert bar.get_height() == pytest.approx(table.loc[key.split(":", 1)[1], "value"])
+    assert set(with_gid(ax, "not-given:")) == {"not-given:adjusted EBITDA:2020"}
+    year = with_gid(ax, "incident-year")
+    assert year["incident-year-label"].get_text() == "incident year 2020"
+    revenue_2020 = bars["financial:revenue-2020"]
+    ax.figure.canvas.draw()
+    span = year["incident-year"].get_window_extent()
+    assert span.x0 <= revenue_2020.get_window_extent().x0 <= revenue_2020.get_window_extent().x1 <= span.x1
 
 
 # -- house style --------------------------------------------------------------------

@@ -244,3 +244,79 @@ def test_cli_bad_price_file_in_an_incident_exits_2(tmp_path):
     done = run_cli("summary", "--json", case)
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: {bad}:12: close: 'oops' is not a number"
+
+
+# -- adjusted closes alone (Date,Close) ---------------------------------------------------
+def test_date_close_layout(tmp_path):
+    path = write(tmp_path, "Date,Close\n2021-10-01,343.01\n2021-10-04,326.23\n2021-10-05,332.96\n")
+    df = read_prices(path, calendar="XNYS")
+    assert list(df.columns) == ["close"] and df.index.dtype == "datetime64[ns]"
+    assert df.at[pd.Timestamp("2021-10-04"), "close"] == 326.23
+    assert artefacts(df).empty  # nothing to check without open, high, low and volume
+
+
+def test_date_close_bad_rows_name_line_and_column(tmp_path):
+    path = write(tmp_path, "Date,Close\n2021-10-01,343.01\n2021-10-04,-1\n2021-10-05,x\n")
+    found = problems(path)
+    assert [(p.line, p.path) for p in found] == [(3, "close"), (4, "close")]
+    assert "-1 is not a positive price" in found[0].message
+
+
+def test_shipped_date_close_files_of_the_us_events():
+    from conftest import ROOT
+
+    for folder in ("equifax-2017", "facebook-2021"):
+        for path in (ROOT / "data" / folder / "prices").glob("*.csv"):
+            df = read_prices(path, calendar="XNYS")
+            assert list(df.columns) == ["close"] and len(df) > 300
+
+
+def test_a_date_in_3000_is_outside_the_calendar_not_a_closed_day(tmp_path):
+    path = write(tmp_path, "Date,Close\n2021-10-01,343.01\n3000-01-02,1\n")
+    (p,) = problems(path, calendar="XNYS")
+    assert (p.line, p.path) == (3, "date")
+    assert "3000-01-02 is outside the XNYS calendar" in p.message and "closed" not in p.message
+    (p,) = problems(path)  # without a calendar: outside what a price file may hold
+    assert "3000-01-02 is outside the years" in p.message
+
+
+def test_a_pipe_is_refused_unread(tmp_path):
+    import os
+
+    fifo = tmp_path / "prices.csv"
+    os.mkfifo(fifo)
+    (p,) = problems(fifo)
+    assert "not a regular file" in p.message
+
+
+# -- big files: checked column by column, problems capped (timings: benchmarks/market.py) --------
+def big_file(tmp_path, rows: int, bad_every: int | None = None):
+    days = pd.date_range("1700-01-01", periods=min(rows, 200_000), unit="s").strftime("%Y-%m-%d")
+    days = list(days) + [f"{2247 + i // 366:04d}-01-01" for i in range(rows - len(days))]  # dates past 2261, unsorted
+    close = [f"{100 + (i % 97) / 10:.4f}" for i in range(rows)]
+    if bad_every:
+        close[::bad_every] = ["n/a"] * len(close[::bad_every])
+    path = tmp_path / "big.csv"
+    path.write_text("Date,Close\n" + "".join(f"{d},{c}\n" for d, c in zip(days, close)), encoding="utf-8")
+    return path
+
+
+def test_a_big_file_is_read_right(tmp_path):
+    path = big_file(tmp_path, 200_000)  # 1700 to 2247, every calendar day
+    df = read_prices(path)
+    assert len(df) == 200_000
+    assert df.index[-1] == pd.Timestamp("1700-01-01") + pd.Timedelta(days=199_999)
+    assert df["close"].iloc[1] == 100.1
+
+
+def test_a_big_bad_file_is_refused_with_capped_problems(tmp_path):
+    path = big_file(tmp_path, 1_000_000, bad_every=7)  # ~17 MB, a bad close every 7th row, dates past 2261
+    found = problems(path)
+    assert len(found) == 21
+    assert [p.line for p in found[:3]] == [2, 9, 16]
+    assert found[0].path == "close" and found[0].message == "'n/a' is not a number"
+    assert str(found[0]).startswith(f"{path}:2: close:")
+    bad = len(range(0, 1_000_000, 7))
+    later = 800_000  # rows dated after 2261 (each also repeats a date or comes out of order)
+    assert found[-1].message.startswith("... and ")
+    assert int(found[-1].message.split()[2]) >= bad + later - 20

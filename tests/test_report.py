@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -52,9 +53,25 @@ class Links(HTMLParser):
 
 
 def test_key_figures_are_in_the_report(html):
-    for text in ("150,000,000", "35,000,000", "100,000,000", "206 hours", "182", "+12.29%", "6.51", "6.18"):
+    for text in ("150,000,000", "35,000,000", "100,000,000", "206 hours", "+12.29%", "6.51", "6.18"):
         assert text in html, text
     assert "mismatch" in html
+    text = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", "", html)
+    assert re.search(r"\b182\b", text) is None  # no source states the window's length
+
+
+def test_planned_quoted_and_unreported_are_shown(html):
+    assert html.count('<span class="tag planned">planned</span>') >= 2  # the go-live window's two ends
+    assert "(to the planned end of the go-live window)" in html
+    assert '<q class="quote" lang="zh-Hant">預計3月2日晚上10點至3月3日上午9點實現數據上線</q>' in html
+    assert "No source reports this span" in html
+
+
+def test_title_block_has_start_to_recovery_and_counts_sources(html):
+    head = html[html.index('<header class="title-block">'):html.index("</header>")]
+    assert "<dd>~2020-02-23 19:00 → 2020-03-01 20:00 (Asia/Shanghai)</dd>" in head
+    assert "<dd>7 sources, numbered at the end</dd>" in head
+    assert "Generated" not in head or "SOURCE_DATE_EPOCH" in os.environ
 
 
 def test_every_section_heading_present(weimob, html):
@@ -111,7 +128,7 @@ def test_failing_cell_leaves_no_file_and_keeps_the_old_report(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["postmortem.ipynb", "weimob-2020.html"]
 
 
-def test_bad_input_fails_before_a_kernel(tmp_path):
+def test_bad_input_fails_before_anything_runs(tmp_path):
     folder = tmp_path / "bad"
     folder.mkdir()
     (folder / "incident.yaml").write_text("id: x\n", encoding="utf-8")
@@ -170,17 +187,20 @@ def test_real_browser_loads_it_without_console_errors(rendered, tmp_path):
     assert "Postmortem" in dom and "Claims check" in dom
 
 
-def test_sections_on_two_kernels_give_the_same_page_as_one(rendered, tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "WORKERS", 1)
-    out = report.render(WEIMOB, tmp_path / "sequential.html")
-    assert out.read_bytes() == rendered[0].read_bytes()
+def test_one_worker_and_a_jupyter_kernel_give_the_same_page_as_two_workers(rendered, tmp_path):
+    one = report.render(WEIMOB, tmp_path / "one-worker.html", workers=1)
+    assert one.read_bytes() == rendered[0].read_bytes()
+    kernel = report.render(WEIMOB, tmp_path / "kernel.html", engine="kernel")  # as nbconvert --execute runs it
+    assert kernel.read_bytes() == rendered[0].read_bytes()
 
 
-def test_sections_split_over_kernels_cover_every_cell_once():
+def test_shares_cover_every_cell_and_repeat_only_the_shared_ones():
+    from incident.report.execute import sections, shares
+
     nb = report.build_notebook(WEIMOB)
-    shared, groups = report._sections(nb)
-    parts = report._balance(nb, groups, 2)
-    covered = sorted(shared + [i for part in parts for i in part])
-    assert covered == list(range(len(nb.cells)))
-    assert all(nb.cells[i].metadata.get("section") in (None, "setup") for i in shared)
-    assert all(parts)
+    shared, groups = sections(nb)
+    parts = shares(nb, 2)
+    assert len(parts) == 2 and all(p[: len(shared)] == shared for p in parts)
+    covered = sorted(shared + [i for part in parts for i in part[len(shared):]])
+    assert covered == list(range(len(nb["cells"])))
+    assert all(nb["cells"][i]["metadata"].get("section") in (None, "setup") for i in shared)

@@ -75,6 +75,8 @@ def test_every_milestone_has_its_session(weimob):
     got = {r.id: (r.session.date().isoformat(), r.day) for r in table.itertuples()}
     assert got == {
         "deletion": ("2020-02-24", 0),
+        "estimate-new-users": ("2020-02-26", 2),
+        "estimate-old-users-data": ("2020-03-02", 5),
         "services-fail": ("2020-02-24", 0),
         "cause-found": ("2020-02-24", 0),
         "hkex-announcement": ("2020-02-25", 1),
@@ -94,3 +96,22 @@ def test_unknown_calendar_and_out_of_range():
         sessions("2020-01-01", "2020-02-01", "NOPE")
     with pytest.raises(ValueError, match="outside the XHKG calendar"):
         session_of("1950-01-03")
+
+
+# -- XNYS: the NYSE close, early closes, holidays --------------------------------------------
+@pytest.mark.parametrize(
+    "text, session, rule",
+    [
+        ("2017-09-07T16:00-04:00", "2017-09-08", "after the close"),  # Equifax: disclosed after the close
+        ("2017-09-07T15:59-04:00", "2017-09-07", "during the session"),
+        ("2024-07-19T04:09Z", "2024-07-19", "before the open"),  # CrowdStrike: 00:09 in New York
+        ("2021-10-04T15:40Z", "2021-10-04", "during the session"),  # Facebook: 11:40 in New York
+        ("2021-11-26T13:30-05:00", "2021-11-29", "after the close"),  # the day after Thanksgiving closes at 13:00
+        ("2021-11-25T10:00-05:00", "2021-11-26", "closed day"),  # Thanksgiving
+        ("2022-04-15", "2022-04-18", "by date; closed day"),  # Good Friday
+        ("2021-06-04T16:05-04:00", "2021-06-07", "after the close"),  # Friday evening → Monday
+    ],
+)
+def test_the_close_rule_on_xnys(text, session, rule):
+    assert session_of(text, "XNYS") == T(session)
+    assert session_rule(text, "XNYS") == rule

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
+import stat
+import time
 from datetime import timedelta, timezone
 
 import pytest
@@ -231,10 +235,211 @@ def test_bulk_frames_match_the_feed(github_feed):
 def test_cli_import(tmp_path):
     done = run_cli("import", "statuspage", DISCORD, "-o", tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    assert "1 incidents imported" in done.stdout
+    assert "1 incident imported" in done.stdout
     assert run_cli("validate", tmp_path / "out" / "discord-2022-02-15-n4njzfn1mqy0").returncode == 0
     (tmp_path / "bad.json").write_text("[]")
     done = run_cli("import", "statuspage", tmp_path / "bad.json", "-o", tmp_path / "out2")
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and "not a Statuspage incidents feed" in done.stderr
     assert not (tmp_path / "out2").exists()
+
+
+# -- issue #12: nothing lost, all or nothing, the umask, leftovers -----------------------
+def feed_with_ids(*ids, page="Example") -> dict:
+    def incident(i, iid):
+        at = f"2024-05-01T1{i}:00:00.000Z"
+        return {"id": iid, "name": f"Incident {iid}", "status": "resolved", "impact": "minor", "created_at": at,
+                "incident_updates": [{"id": f"u{i}", "status": "resolved", "body": "Fixed.", "created_at": at}]}
+
+    return {"page": {"name": page, "time_zone": "Etc/UTC"}, "incidents": [incident(i, iid) for i, iid in enumerate(ids)]}
+
+
+def write_feed(tmp_path, feed, name="feed.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(feed), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("ids", [
+    ("AbCdEf", "abcdef"),
+    ("a.b", "a-b", "a_b"),
+    ("事故一", "事故二", "ошибка"),
+    ("x" * 30 + "first", "x" * 30 + "second"),
+])
+def test_ids_that_slug_alike_get_folders_of_their_own(tmp_path, ids):
+    folders = import_statuspage(write_feed(tmp_path, feed_with_ids(*ids)), tmp_path / "out")
+    assert len({f.name for f in folders}) == len(ids) == len(list((tmp_path / "out").iterdir()))
+    for folder, raw in zip(folders, ids):
+        inc = incident.load(folder)
+        assert inc.id == folder.name and f"(id {raw})" in inc.sources[0].locator
+    again = import_statuspage(write_feed(tmp_path, feed_with_ids(*reversed(ids)), "again.json"), tmp_path / "again")
+    assert sorted(f.name for f in again) == sorted(f.name for f in folders)  # the same names, in any order
+
+
+def test_frames_name_incidents_as_the_import_does(tmp_path):
+    feed = feed_with_ids("AbCdEf", "abcdef")
+    incidents, _ = feed_frames(feed)
+    folders = import_statuspage(write_feed(tmp_path, feed), tmp_path / "out")
+    assert list(incidents["id"]) == [f.name for f in folders]
+
+
+def test_anything_in_the_way_stops_the_import_before_a_byte_is_written(tmp_path):
+    feed = write_feed(tmp_path, feed_with_ids("aaa", "bbb", "ccc"))
+    names = [f.name for f in import_statuspage(feed, tmp_path / "probe")]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / names[1]).write_text("a file where a folder goes")
+    (out / names[2]).mkdir()
+    (out / names[2] / "incident.yaml").mkdir()  # a folder where the file goes
+    with pytest.raises(IncidentError) as info:
+        import_statuspage(feed, out, overwrite=True)
+    assert len(info.value.problems) == 2
+    assert sorted(p.name for p in out.iterdir()) == sorted(names[1:])  # the first incident was not written either
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    from incident.io.statuspage import importer
+
+    feed = write_feed(tmp_path, feed_with_ids("aaa", "bbb", "ccc"))
+    calls = []
+    real_rename = importer.os.rename
+
+    def rename_then_fail(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(dst))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(importer.os, "rename", rename_then_fail)
+    with pytest.raises(IncidentError, match="No space left on device; nothing was imported"):
+        import_statuspage(feed, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_force_keeps_the_users_mode_and_new_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        (folder,) = import_statuspage(DISCORD, tmp_path)
+        file = folder / "incident.yaml"
+        assert stat.S_IMODE(file.stat().st_mode) == 0o644
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+        file.chmod(0o664)
+        import_statuspage(DISCORD, tmp_path, overwrite=True)
+        assert stat.S_IMODE(file.stat().st_mode) == 0o664
+    finally:
+        os.umask(old)
+
+
+def test_temporaries_of_a_killed_import_are_removed(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / ".incident-staging.abc123.tmp"
+    stale.mkdir()
+    (stale / "half-written").write_text("x")
+    hour_ago = time.time() - 7200
+    os.utime(stale, (hour_ago, hour_ago))
+    import_statuspage(DISCORD, out)
+    assert not stale.exists()
+    assert [p.name for p in out.iterdir()] == ["discord-2022-02-15-n4njzfn1mqy0"]
+
+
+# -- the streaming reader (ijson) says what the whole-file reader says ---------------------
+def test_streamed_syntax_error_names_its_line(tmp_path):
+    text = json.dumps(read_feed(GITHUB), indent=1).splitlines()
+    text[40] = text[40] + " oops"
+    path = tmp_path / "feed.json"
+    path.write_text("\n".join(text), encoding="utf-8")
+    with pytest.raises(IncidentError) as info:
+        read_feed_frames(path)
+    (problem,) = info.value.problems
+    assert problem.line == 41 and problem.message.startswith("not JSON")
+
+
+def test_streamed_feed_refuses_deep_nesting_fast_and_small(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "deep.json"
+    path.write_text('{"incidents": [' + "[" * 200_000 + "]" * 200_000 + "]}", encoding="utf-8")
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(IncidentError, match="nested too deeply"):
+            read_feed_frames(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 2 and peak < 20_000_000
+
+
+def test_streamed_feed_with_brackets_and_escapes_in_strings_across_chunks(tmp_path):
+    feed = read_feed(GITHUB)
+    body = '[[[{{{ \\" \\\\' * 20_000  # brackets inside strings never count as nesting
+    feed["incidents"][0]["incident_updates"][0]["body"] = body
+    path = tmp_path / "feed.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(feed).encode("utf-8"))  # and a byte-order mark
+    incidents, updates = read_feed_frames(path)
+    assert body in set(updates["body"])
+
+
+@pytest.mark.parametrize("content,says", [
+    ('{"incidents": "nope"}', "got 'incidents' as text 'nope'"),
+    ('{"incidents": {"a": 1}}', "got 'incidents' as an object"),
+    ("[1, 2]", "got a list"),
+    ('{"page": {}}', "no 'incidents' key"),
+])
+def test_not_a_feed_says_what_it_is(tmp_path, content, says):
+    path = tmp_path / "feed.json"
+    path.write_text(content, encoding="utf-8")
+    for read in (read_feed, read_feed_frames):
+        with pytest.raises(IncidentError, match=re.escape(says)):
+            read(path)
+
+
+def test_special_files_are_refused(tmp_path):
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    for path in (fifo, zero):
+        for read in (read_feed, read_feed_frames):
+            with pytest.raises(IncidentError, match="not a regular file"):
+                read(path)
+
+
+def big_feed(incidents: int, updates: int) -> dict:
+    def update(i, j):
+        return {"id": f"u{i}x{j}", "status": "investigating" if j < updates - 1 else "resolved",
+                "body": f"Update {j} of incident {i}: still looking <br /> at it.",
+                "created_at": f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}T{10 + j // 60:02d}:{j % 60:02d}:05.123Z",
+                "affected_components": [{"code": "c1", "name": "API", "new_status": "major_outage"}]}
+
+    return {"page": {"name": "Example Cloud", "time_zone": "Etc/UTC"},
+            "incidents": [{"id": f"inc{i:07d}", "name": f"Incident {i}", "status": "resolved", "impact": "major",
+                           "created_at": f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}T09:00:00.000Z",
+                           "incident_updates": [update(i, j) for j in range(updates)]}
+                          for i in range(incidents)]}
+
+
+def test_streamed_frames_do_not_hold_the_parsed_feed(tmp_path):
+    import tracemalloc
+
+    path = write_feed(tmp_path, big_feed(150, 100))  # 15,000 updates
+    peaks = {}
+    for name, read in (("whole", lambda: feed_frames(read_feed(path))), ("streamed", lambda: read_feed_frames(path))):
+        tracemalloc.start()
+        try:
+            frames = read()
+            _, peaks[name] = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert len(frames[1]) == 15_000
+    assert peaks["streamed"] < 0.5 * peaks["whole"], peaks
+
+
+@pytest.mark.slow
+def test_import_of_ten_thousand_incidents_is_quick(tmp_path):
+    path = write_feed(tmp_path, big_feed(10_000, 4))
+    started = time.perf_counter()
+    folders = import_statuspage(path, tmp_path / "out")
+    seconds = time.perf_counter() - started
+    assert len(folders) == 10_000 and seconds < 20, seconds  # ~5 s on a loaded 2-core machine; was ~12

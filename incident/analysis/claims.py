@@ -24,7 +24,11 @@ COLUMNS = [
 
 
 def check_claims(inc: Incident) -> pd.DataFrame:
-    """One row per claim: stated, computed (with its range), status, note."""
+    """One row per claim: stated, computed (with its range), status, note (checked once per incident)."""
+    return inc.memo("claims", lambda: _check_claims(inc))
+
+
+def _check_claims(inc: Incident) -> pd.DataFrame:
     rows = []
     prices = None
     for claim in inc.claims:

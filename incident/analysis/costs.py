@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from incident.core.model import Incident
-from incident.analysis.timeline import compensated_window
+from incident.analysis.timeline import compensated_window, window_note
 
 
 def provision_table(inc: Incident) -> pd.DataFrame:
@@ -90,6 +90,7 @@ def cash_example(inc: Incident) -> dict:
     out = {
         "window_start": start.label(),
         "window_end": end.label(),
+        "window_note": window_note(inc),
         "hours": hours,
         "days": hours / 24,
         "currency": cash.currency,
@@ -97,31 +98,9 @@ def cash_example(inc: Incident) -> dict:
         "margin": cash.example_margin,
         "amount": None,
     }
-    stated = stated_window_hours(inc)
-    out["stated_hours"] = stated
     if cash.example_daily_revenue is not None and cash.example_margin is not None:
         out["amount"] = float(cash_compensation(cash.example_daily_revenue, cash.example_margin, hours))
-        if stated is not None:
-            out["amount_at_stated_hours"] = float(
-                cash_compensation(cash.example_daily_revenue, cash.example_margin, stated)
-            )
     return out
-
-
-def stated_window_claim(inc: Incident):
-    """The claim that states the compensated window's length, if any."""
-    cash = inc.compensation.cash
-    for claim in inc.claims:
-        c = claim.check
-        if c.kind == "duration" and (c.start, c.end) == (cash.window_start, cash.window_end) and claim.stated is not None:
-            return claim
-    return None
-
-
-def stated_window_hours(inc: Incident) -> float | None:
-    """The hours a source states for the compensated window, if a claim does."""
-    claim = stated_window_claim(inc)
-    return None if claim is None else claim.stated
 
 
 def sensitivity_table(inc: Incident) -> pd.DataFrame:

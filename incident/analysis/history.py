@@ -32,12 +32,12 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _scipy_stats
 
 from incident.core.errors import IncidentError
 from incident.core.model import Incident
 from incident.io.github_status import read_github_status
 from incident.io.history_schema import HISTORY_COLUMNS, STAGES, combine, history_frame, import_report
+from incident.io.history_parquet import is_parquet, read_history, write_history
 from incident.io.issre import read_issre
 from incident.io.loader import INCIDENT_FILE, load
 from incident.io.statuspage import COMPONENT_LEVELS, feed_frames, read_feed_frames
@@ -46,10 +46,11 @@ from incident.analysis.timeline import durations, incident_start
 __all__ = [
     "HISTORY_COLUMNS", "STAGES", "FORMATS", "TARGETS", "history_table", "detect_format", "combine",
     "import_report", "stage_stats", "within_targets", "median_ci", "group_stats", "by_component",
-    "group_key", "quarterly_trend", "history_summary", "duration_stats", "share_over", "ecdf",
+    "group_key", "quarterly_trend", "history_summary", "summary_data", "duration_stats", "share_over", "ecdf",
+    "median_rank_ci", "median_rank_interval", "rank_fractions", "CI_METHODS",
 ]
 
-FORMATS = ("incidents", "statuspage", "issre", "github")
+FORMATS = ("incidents", "statuspage", "issre", "github", "parquet")
 _POINTS = {"detected": "time_to_detect", "mitigated": "time_to_mitigate", "resolved": "time_to_recover"}
 _HOURS = {"detected": "hours_to_detect", "mitigated": "hours_to_mitigate", "resolved": "hours_to_resolve"}
 _STAGE_METRICS = {"ttd": "time_to_detect", "tti": "time_to_diagnose", "ttm": "time_to_mitigate",
@@ -58,13 +59,16 @@ _NS_PER_HOUR = 3_600_000_000_000
 _PEEK_BYTES = 65_536
 
 
-def history_table(source: str | Path | Iterable[Incident] | dict, format: str | None = None) -> pd.DataFrame:
+def history_table(source: str | Path | Iterable[Incident] | dict, format: str | None = None,
+                  index: bool = True) -> pd.DataFrame:
     """One row per incident from any supported source (see the module's doc).
 
     `source` may be a path (file or folder; its format is detected from its
     content unless `format` names one of FORMATS), a Statuspage feed as the
     dict `read_feed` returns, or an iterable of loaded `Incident`s. The import
     report is in `table.attrs["import_report"]`. Raises IncidentError for bad input.
+    A folder of incident folders keeps an index of its rows (`folder_history`)
+    unless `index` is False.
     """
     if isinstance(source, dict):
         return feed_history(source)
@@ -73,6 +77,8 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
         fmt = format or detect_format(path)
         if fmt not in FORMATS:
             raise IncidentError.single(str(path), f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+        if fmt == "parquet":
+            return read_history(path)
         if fmt == "issre":
             return read_issre(path)
         if fmt == "github":
@@ -82,8 +88,92 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
         folders = incident_folders(path) if path.is_dir() else []
         if not folders:
             raise IncidentError.single(str(path), "not a folder of incidents (no incident.yaml found)")
-        return incidents_history(load(f) for f in folders)
+        if folders == [path]:  # one incident folder: nothing to index
+            return incidents_history([load(path)])
+        return folder_history(path, index=index)
     return incidents_history(source)
+
+
+# -- a folder of incident folders, and its index ----------------------------------
+INDEX_FILE = ".incident-history.parquet"
+INDEX_VERSION = "1"  # bump when the rows an incident gives change: older indexes are then rebuilt
+_FILE_KEYS = ["path", "size", "mtime_ns"]
+
+
+def folder_history(folder: str | Path, index: bool = True) -> pd.DataFrame:
+    """The history table of the incident folders in `folder`, reading only what changed.
+
+    Loading and validating an incident.yaml takes milliseconds; a folder of
+    thousands takes minutes. So the rows are kept in `folder/.incident-history.parquet`
+    (INDEX_FILE), one per incident.yaml with its path, size and mtime_ns; the
+    next call reads again only the files added or whose size or mtime changed,
+    and drops the removed ones. The index is a cache: unreadable, of another
+    version, or not writable (a read-only folder), it is rebuilt or skipped,
+    never trusted. Every bad file is read again each time and reported: if any
+    is bad, IncidentError lists them all (the good rows are indexed first).
+    """
+    folder = Path(folder)
+    files = [f / INCIDENT_FILE for f in incident_folders(folder)]
+    seen = pd.DataFrame([_file_key(folder, f) for f in files], columns=_FILE_KEYS)
+    old = _read_index(folder) if index else None
+    if old is not None:
+        kept = old.merge(seen, on=_FILE_KEYS, how="inner")
+    else:
+        kept = incidents_history([]).assign(path=[], size=[], mtime_ns=[])
+    fresh = set(seen["path"]) - set(kept["path"])
+    rows, keys, bad, problems = [], [], set(), []
+    for file, key in zip(files, seen.itertuples(index=False)):
+        if key.path not in fresh:
+            continue
+        try:
+            rows.append(_incident_row(load(file)))
+            keys.append(key)
+        except IncidentError as exc:
+            bad.add(key.path)
+            problems += exc.problems
+    new = _rows_frame(rows).assign(**{k: [getattr(key, k) for key in keys] for k in _FILE_KEYS})
+    table = pd.concat([t for t in (kept, new) if len(t)] or [new], ignore_index=True)
+    table = table.set_index("path").reindex([p for p in seen["path"] if p not in bad])
+    table = table.reset_index()
+    if index and (rows or old is None or len(old) != len(table)):
+        _write_index(folder, table)
+    if problems:
+        raise IncidentError(problems)
+    out = table.drop(columns=_FILE_KEYS)
+    out.attrs = {"import_report": _incidents_report(out)}
+    return out
+
+
+def _file_key(folder: Path, file: Path) -> tuple[str, int, int]:
+    st = file.stat()
+    return file.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns
+
+
+def _read_index(folder: Path) -> pd.DataFrame | None:
+    path = folder / INDEX_FILE
+    if not path.is_file():
+        return None
+    try:
+        table = read_history(path)
+    except IncidentError:
+        return None  # a damaged index is rebuilt, not trusted
+    if table.attrs.get("metadata", {}).get("index_version") != INDEX_VERSION or \
+            list(table.columns) != HISTORY_COLUMNS + _FILE_KEYS:
+        return None
+    return table
+
+
+def _write_index(folder: Path, table: pd.DataFrame) -> None:
+    table = table.copy()
+    table.attrs = {"import_report": _incidents_report(table)}
+    try:
+        write_history(table, folder / INDEX_FILE, metadata={"index_version": INDEX_VERSION})
+    except OSError:
+        pass  # a folder we may read but not write: the history is still right, only the next load is slower
+
+
+def _incidents_report(table: pd.DataFrame) -> dict[str, int]:
+    return {"records": len(table), **{f"{stage}_missing": int(table[stage].isna().sum()) for stage in STAGES}}
 
 
 def detect_format(path: str | Path) -> str:
@@ -91,7 +181,8 @@ def detect_format(path: str | Path) -> str:
 
     A folder holding incident.yaml files (itself or one level down) is
     'incidents', a folder of .json files 'issre'. A file whose first line is a
-    whole JSON object with `started_at` and `updates` is 'github'; a JSON
+    whole JSON object with `started_at` and `updates` is 'github'; a file
+    starting with Parquet's magic bytes is 'parquet' (`write_history`); a JSON
     object with an `incidents` list 'statuspage'; an object of records with
     `root cause` labels 'issre'.
     """
@@ -105,6 +196,8 @@ def detect_format(path: str | Path) -> str:
     if not path.is_file():
         raise IncidentError.single(str(path), "no such file or folder: not a folder of incidents "
                                               "nor a history file")
+    if is_parquet(path):
+        return "parquet"
     with open(path, "rb") as stream:
         head = stream.read(_PEEK_BYTES).decode("utf-8", errors="replace")
     first_line = head.lstrip().split("\n", 1)[0]
@@ -134,7 +227,10 @@ def incident_folders(folder: str | Path) -> list[Path]:
 
 def incidents_history(incidents: Iterable[Incident]) -> pd.DataFrame:
     """The history table of loaded incidents (see the module's doc)."""
-    rows = [_incident_row(inc) for inc in incidents]
+    return _rows_frame([_incident_row(inc) for inc in incidents])
+
+
+def _rows_frame(rows: list[dict]) -> pd.DataFrame:
     columns = {col: [row.get(col) for row in rows] for col in HISTORY_COLUMNS if col != "components"}
     columns["source"] = ["incidents"] * len(rows)
     report = {"records": len(rows), **{f"{stage}_missing": sum(row.get(stage) is None for row in rows)
@@ -347,15 +443,75 @@ def median_ci(values, level: float = LEVEL, n_boot: int = N_BOOT, seed: int = SE
     else:
         ordered = np.sort(x)
         k = np.arange(1, n + 1)
-        cdf = _scipy_stats.binom.sf((n + 1) // 2 - 1, n, k / n)
+        from scipy.special import bdtrc  # binomial survival function
+
+        cdf = bdtrc((n + 1) // 2 - 1, n, k / n)
         medians = ordered[np.minimum(np.searchsorted(cdf, rng.random(n_boot)), n - 1)]
     low, high = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
 
 
+CI_METHODS = {
+    "bootstrap": "percentile bootstrap of the median",
+    "rank": "binomial order-statistic interval of the median",
+}
+
+
+def median_rank_interval(n: int, level: float = LEVEL) -> tuple[int, int]:
+    """The 1-based ranks (l, u) of the distribution-free CI of a median of `n` values: [x₍l₎, x₍u₎].
+
+    The number of values below the true median is Binomial(n, ½); l is the
+    (1 − level)/2 quantile of that law (at least 1) and u = n + 1 − l, so that
+    [x₍l₎, x₍u₎] covers the true median with probability at least `level`.
+    Only ranks: an engine that can take two quantiles of the values computes
+    it without resampling (DuckDB does, see `history_engine`).
+    """
+    if n < 1:
+        raise ValueError("no values: no rank interval")
+    low = max(1, _binom_ppf((1 - level) / 2, n))
+    return low, n + 1 - low
+
+
+def _binom_ppf(q: float, n: int) -> int:
+    """The smallest k with P(Binomial(n, ½) ≤ k) ≥ q (scipy.special, not the slow-to-import scipy.stats)."""
+    from scipy.special import bdtr, bdtrik
+
+    target = q * (1 - 1e-12)  # P(X ≤ 5) for n = 11 is ½ exactly, computed as 0.49999999999999978
+    k = int(max(0.0, bdtrik(q, n, 0.5)))  # the continuous inverse: the answer is within a step of it
+    while bdtr(k, n, 0.5) < target:
+        k += 1
+    while k > 0 and bdtr(k - 1, n, 0.5) >= target:
+        k -= 1
+    return k
+
+
+def rank_fractions(n: int, level: float = LEVEL) -> tuple[float, float]:
+    """The ranks of `median_rank_interval` as quantile fractions (r − 1)/(n − 1), for linear quantiles."""
+    low, high = median_rank_interval(n, level)
+    return ((low - 1) / (n - 1), (high - 1) / (n - 1)) if n > 1 else (0.0, 0.0)
+
+
+def median_rank_ci(values, level: float = LEVEL) -> tuple[float, float]:
+    """Distribution-free CI of the median of `values` (NaNs left out): the order statistics of
+    `median_rank_interval`. No resampling, so it needs only two quantiles of the values."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if not len(x):
+        return (np.nan, np.nan)
+    low, high = median_rank_interval(len(x), level)
+    part = np.partition(x, [low - 1, high - 1])
+    return float(part[low - 1]), float(part[high - 1])
+
+
 def distribution(values, level: float = LEVEL, n_boot: int = N_BOOT, seed: int = SEED,
-                 min_n_for_ci: int = MIN_N_FOR_CI) -> dict:
-    """n known, mean, std, median, p90 and the median's bootstrap CI of `values` (NaN = unknown)."""
+                 min_n_for_ci: int = MIN_N_FOR_CI, method: str = "bootstrap") -> dict:
+    """n known, mean, std, median, p90 and the median's CI of `values` (NaN = unknown).
+
+    `method` is "bootstrap" (`median_ci`) or "rank" (`median_rank_ci`, which
+    the DuckDB engine computes too).
+    """
+    if method not in CI_METHODS:
+        raise ValueError(f"unknown CI method {method!r}; one of {', '.join(CI_METHODS)}")
     x = np.asarray(values, dtype=float)
     known = x[~np.isnan(x)]
     n = len(known)
@@ -364,7 +520,12 @@ def distribution(values, level: float = LEVEL, n_boot: int = N_BOOT, seed: int =
         mean, std = known.mean(), known.std(ddof=1) if n > 1 else np.nan
     else:
         median = p90 = mean = std = np.nan
-    low, high = median_ci(known, level, n_boot, seed) if n >= min_n_for_ci else (np.nan, np.nan)
+    if n < min_n_for_ci:
+        low, high = np.nan, np.nan
+    elif method == "rank":
+        low, high = median_rank_ci(known, level)
+    else:
+        low, high = median_ci(known, level, n_boot, seed)
     return {"N": len(x), "n": n, "mean": float(mean), "std": float(std), "median": float(median),
             "p90": float(p90), "median_ci_low": low, "median_ci_high": high}
 
@@ -476,20 +637,31 @@ def history_summary(table: pd.DataFrame, by: str | None = None, **ci) -> dict:
 
     Keys: n, stages (per stage n, mean, median, p90, std, CI in minutes),
     within_targets, import_report, and groups (per group n and its stages) when `by` is given.
+    `ci` passes level, n_boot, seed, min_n_for_ci and method to `distribution`.
+    For a Parquet file, or the DuckDB engine, see `incident.analysis.history_engine`.
     """
-    stats = stage_stats(table, **ci)
+    return summary_data(len(table), stage_stats(table, **ci), within_targets(table),
+                        group_stats(table, by, **ci) if by else None, by,
+                        dict(table.attrs.get("import_report", {})), ci)
+
+
+def summary_data(n: int, stats: pd.DataFrame, targets: pd.DataFrame, groups: pd.DataFrame | None,
+                 by: str | None, report: dict, ci: dict) -> dict:
+    """The summary dict of `history_summary` from the tables of `stage_stats`, `within_targets`
+    and `group_stats`, whichever engine computed them."""
+    method = ci.get("method", "bootstrap")
     out = {
-        "n": len(table),
+        "n": int(n),
         "unit": "minutes",
-        "ci": {"method": "percentile bootstrap of the median", "level": ci.get("level", LEVEL),
-               "resamples": ci.get("n_boot", N_BOOT), "seed": ci.get("seed", SEED),
+        "ci": {"method": CI_METHODS[method], "level": ci.get("level", LEVEL),
+               **({"resamples": ci.get("n_boot", N_BOOT), "seed": ci.get("seed", SEED)} if method == "bootstrap"
+                  else {}),
                "min_n": ci.get("min_n_for_ci", MIN_N_FOR_CI)},
         "stages": {stage: _plain(row) for stage, row in stats.drop(columns="N").iterrows()},
-        "within_targets": {stage: _plain(row) for stage, row in within_targets(table).iterrows()},
-        "import_report": dict(table.attrs.get("import_report", {})),
+        "within_targets": {stage: _plain(row) for stage, row in targets.iterrows()},
+        "import_report": report,
     }
     if by:
-        groups = group_stats(table, by, **ci)
         out["by"] = by
         out["groups"] = {
             str(name): {"n": int(g["N"].iloc[0]),

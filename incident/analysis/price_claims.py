@@ -33,6 +33,8 @@ def check_price_claim(inc: Incident, check: PriceCheck, stated: float | None, pr
     day = pd.Timestamp(check.date)
     if day not in df.index:
         return _result(None, None, None, CANNOT_CHECK, 0.0, _no_bar(name, day))
+    if check.field not in df.columns:  # a file of closes alone
+        return _result(None, None, None, CANNOT_CHECK, 0.0, f"the {name} price file has no {check.field} prices")
     bar = df.loc[day]
     value = float(bar[check.field])
     # a stated price is quoted to the cent too, even when it ends in 0 (6.20 is stored as 6.2)
@@ -40,7 +42,8 @@ def check_price_claim(inc: Incident, check: PriceCheck, stated: float | None, pr
     note = f"{name} {check.field} on {check.date}: {value:.2f}"
     if status == MISMATCH:
         note = f"stated {stated:g}, but the {check.field} of {name} on {check.date} was {value:.2f}"
-        others = [f for f in ("open", "high", "low", "close") if f != check.field and _same(stated, float(bar[f]))]
+        others = [f for f in ("open", "high", "low", "close")
+                  if f != check.field and f in bar.index and _same(stated, float(bar[f]))]
         if others:
             note += f"; {stated:g} was that day's {' and '.join(others)}"
     return _result(value, value - PRICE_HALF, value + PRICE_HALF, status, tol, note + _flag_note(df, day))
@@ -95,8 +98,9 @@ def check_near_high_claim(
         f"close {close:.2f} on {check.date} is {below:.1f}% below the highest close {since}, "
         f"{top:.2f} on {top_day.date()}; 'near' means within {limit:g}%"
     )
-    intraday = history["high"].idxmax()
-    note += f"; highest intraday high: {float(history['high'].max()):.2f} on {intraday.date()}"
+    if "high" in history.columns:  # not in a file of closes alone
+        intraday = history["high"].idxmax()
+        note += f"; highest intraday high: {float(history['high'].max()):.2f} on {intraday.date()}"
     if below > limit:
         status = MISMATCH
     elif complete:

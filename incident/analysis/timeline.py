@@ -4,9 +4,17 @@ Imprecise times stay imprecise: a milestone known only to the day spans that
 whole day, and a duration that starts or ends on it is a range
 (`hours_min`..`hours_max`). `hours` is the middle of that range, given so that
 tables sort and plot; `hours_min` and `hours_max` are the facts.
+
+What was only planned or estimated is not an event: the standard durations
+count from and to milestones that happened, and every table carries each
+milestone's `status` so that a figure or a report can say "planned". Where the
+phases leave part of the incident uncovered, `coverage_gaps` says so instead
+of letting the span drop out of every total.
 """
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 
@@ -31,6 +39,10 @@ def milestone_table(inc: Incident) -> pd.DataFrame:
     `time` is the start of what the source allows and `time_latest` its end:
     equal for times known to the minute, a whole day apart for a date.
     """
+    return inc.memo("milestone_table", lambda: _milestone_table(inc))
+
+
+def _milestone_table(inc: Incident) -> pd.DataFrame:
     rows = []
     for m in inc.milestones:
         w = inc.when(m.id)
@@ -44,8 +56,10 @@ def milestone_table(inc: Incident) -> pd.DataFrame:
                 "approximate": w.approximate,
                 "when": w.label(),
                 "kind": m.kind,
+                "status": m.status,
                 "title": m.title,
                 "description": m.description,
+                "quote": m.quote,
                 "sources": ", ".join(m.sources),
             }
         )
@@ -57,22 +71,39 @@ def milestone_table(inc: Incident) -> pd.DataFrame:
 
 
 _MILESTONE_COLUMNS = [
-    "id", "time", "time_latest", "precision", "approximate", "when", "kind", "title", "description", "sources",
+    "id", "time", "time_latest", "precision", "approximate", "when", "kind", "status", "title", "description",
+    "quote", "sources",
 ]
+UNKNOWN = "unknown"  # the impact level of a span no source reports
+GAP_NAME = "No source reports this span"
 
 
-def phase_table(inc: Incident) -> pd.DataFrame:
-    """One row per phase: its bounds and its duration range in hours."""
+def status_of(inc: Incident, ref: str) -> str:
+    """'happened', 'planned' or 'estimate' for a milestone id; a time written out happened."""
+    m = inc.milestones_by_id.get(ref)
+    return m.status if m is not None else "happened"
+
+
+def phase_table(inc: Incident, gaps: bool = False) -> pd.DataFrame:
+    """One row per phase: its bounds, its duration range in hours and its status.
+
+    A phase between two planned (or estimated) milestones is itself only
+    planned: `status` is the least certain status of its bounds. With
+    `gaps`, the spans no phase covers (`coverage_gaps`) are rows too, in time
+    order, with impact 'unknown'.
+    """
     rows = []
     for p in inc.phases:
         start, end = inc.when(p.start), inc.when(p.end)
         lo, hi = span_hours(start, end)
+        statuses = {status_of(inc, p.start), status_of(inc, p.end)}
         rows.append(
             {
                 "phase": p.name,
                 "id": p.id,
                 "component": p.component,
                 "impact": p.impact,
+                "status": next((s for s in ("estimate", "planned") if s in statuses), "happened"),
                 "start": pd.Timestamp(start.bounds()[0]),
                 "start_latest": pd.Timestamp(start.bounds()[1]),
                 "end": pd.Timestamp(end.bounds()[0]),
@@ -89,19 +120,73 @@ def phase_table(inc: Incident) -> pd.DataFrame:
     for col in ("start", "start_latest", "end", "end_latest"):
         if rows:
             table[col] = _local(table[col], inc)
+    if gaps:
+        found = coverage_gaps(inc, table)
+        if len(found):
+            table = pd.concat([table, found], ignore_index=True)
+            table = table.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
     return table
 
 
 _PHASE_COLUMNS = [
-    "phase", "id", "component", "impact", "start", "start_latest", "end", "end_latest",
+    "phase", "id", "component", "impact", "status", "start", "start_latest", "end", "end_latest",
     "start_label", "end_label", "hours_min", "hours_max", "hours", "description",
 ]
+
+
+def coverage_span(inc: Incident, phases: pd.DataFrame | None = None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The stretch the phases should cover: from the first phase's start to the last end.
+
+    The end is the latest of the phases' ends and the end of the compensated
+    window, when the incident has one (money is paid for that whole window).
+    """
+    phases = phase_table(inc) if phases is None else phases
+    if phases.empty:
+        return None
+    start, end = phases["start"].min(), phases["end_latest"].max()
+    if inc.compensation and inc.compensation.cash:
+        w_start, w_end = inc.when(inc.compensation.cash.window_start), inc.when(inc.compensation.cash.window_end)
+        start = min(start, pd.Timestamp(w_start.earliest).tz_convert(inc.timezone))
+        end = max(end, pd.Timestamp(w_end.bounds()[1]).tz_convert(inc.timezone))
+    return start, end
+
+
+def coverage_gaps(inc: Incident, phases: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Spans inside `coverage_span` that no phase can cover, as phase rows of impact 'unknown'.
+
+    A phase covers everything between its earliest possible start and its
+    latest possible end, so a gap is a span no reading of the sources puts
+    in any phase: "no source reports this span".
+    """
+    phases = phase_table(inc) if phases is None else phases
+    span = coverage_span(inc, phases)
+    if span is None:
+        return pd.DataFrame(columns=_PHASE_COLUMNS)
+    rows, cursor = [], span[0]
+    for start, end in sorted(zip(phases["start"], phases["end_latest"])):
+        if start > cursor:
+            rows.append(_gap_row(cursor, start, inc))
+        cursor = max(cursor, end)
+    if span[1] > cursor:
+        rows.append(_gap_row(cursor, span[1], inc))
+    return pd.DataFrame(rows, columns=_PHASE_COLUMNS)
+
+
+def _gap_row(start: pd.Timestamp, end: pd.Timestamp, inc: Incident) -> dict:
+    hours = (end - start).total_seconds() / 3600
+    return {
+        "phase": GAP_NAME, "id": None, "component": None, "impact": UNKNOWN, "status": "unreported",
+        "start": start, "start_latest": start, "end": end, "end_latest": end,
+        "start_label": f"{start:%Y-%m-%d %H:%M}", "end_label": f"{end:%Y-%m-%d %H:%M}",
+        "hours_min": hours, "hours_max": hours, "hours": hours,
+        "description": "No source reports what users saw in this span; it is left out of no total.",
+    }
 
 
 def incident_start(inc: Incident) -> str | None:
     """Id of the milestone the incident's durations count from."""
     for kind in ("impact", "detection"):
-        ms = [m for m in inc.milestones if m.kind == kind]
+        ms = [m for m in inc.milestones if m.kind == kind and m.status == "happened"]
         if ms:
             return min(ms, key=lambda m: inc.when(m.id).earliest).id
     return None
@@ -111,14 +196,20 @@ def durations(inc: Incident) -> pd.DataFrame:
     """Time to detect, diagnose, mitigate and recover, as hour ranges.
 
     Each row names the milestones it spans; a metric whose end milestone is
-    missing is left out rather than guessed.
+    missing is left out rather than guessed. Only milestones that happened
+    count: a planned go-live or an estimate is not a recovery.
     """
+    return inc.memo("durations", lambda: _durations(inc))
+
+
+def _durations(inc: Incident) -> pd.DataFrame:
     start_id = incident_start(inc)
     rows = []
     if start_id is not None:
         start = inc.when(start_id)
         for metric, (kind, which) in DURATIONS.items():
-            ms = sorted((m for m in inc.milestones if m.kind == kind), key=lambda m: inc.when(m.id).earliest)
+            ms = sorted((m for m in inc.milestones if m.kind == kind and m.status == "happened"),
+                        key=lambda m: inc.when(m.id).earliest)
             if not ms:
                 continue
             end_m = ms[0] if which == "first" else ms[-1]
@@ -141,10 +232,10 @@ def durations(inc: Incident) -> pd.DataFrame:
 
 
 def window_hours(start: When, end: When) -> float:
-    """Hours between two points, which must be known to the minute."""
+    """Hours between two points, which must be known to the minute (counted in UTC)."""
     if not (start.exact and end.exact):
         raise ValueError(f"a window needs exact times, got {start.label()} → {end.label()}")
-    return (end.earliest - start.earliest).total_seconds() / 3600
+    return span_hours(start, end)[0]
 
 
 def compensated_window(inc: Incident) -> tuple[When, When, float]:
@@ -156,11 +247,48 @@ def compensated_window(inc: Incident) -> tuple[When, When, float]:
     return start, end, window_hours(start, end)
 
 
-def format_hours(lo: float, hi: float) -> str:
-    """'182 h' for an exact span, '29–53 h' for a range."""
-    if abs(hi - lo) < 1e-9:
-        return f"{lo:,.1f} h".replace(".0 h", " h")
-    return f"{lo:,.0f}–{hi:,.0f} h"
+def window_note(inc: Incident) -> str:
+    """' (to a planned time)' when the compensated window ends on a milestone that did not happen."""
+    cash = inc.compensation.cash if inc.compensation else None
+    if cash is None:
+        return ""
+    status = status_of(inc, cash.window_end)
+    if status == "happened":
+        return ""
+    title = inc.milestones_by_id[cash.window_end].title.split(";")[0].strip()
+    if title.lower().startswith(status[:7]):  # "Planned end of ...": say it as it is
+        return f" (to the {title[0].lower()}{title[1:]})"
+    return f" (to {'a planned' if status == 'planned' else 'an estimated'} time: {title})"
+
+
+def format_hours(lo: float, hi: float | None = None) -> str:
+    """A duration as a person writes it: '8 min', '3 h 03 min', '8 d 14 h'; a range as '29–53 h'.
+
+    Exact spans keep the minute; a range (a bound known only to the hour or
+    day) is written in whole units of its size, rounded outward.
+    """
+    hi = lo if hi is None else hi
+    if abs(hi - lo) < 1 / 120:  # under half a minute apart: one value
+        return _one_duration((lo + hi) / 2)
+    if hi < 1:
+        return f"{math.floor(lo * 60):,}–{math.ceil(hi * 60):,} min"
+    if hi < 72:
+        return f"{math.floor(lo):,}–{math.ceil(hi):,} h"
+    return f"{math.floor(lo / 24):,}–{math.ceil(hi / 24):,} d"
+
+
+def _one_duration(hours: float) -> str:
+    seconds = round(max(hours, 0.0) * 3600)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    h, m = divmod(minutes, 60)
+    if h < 24:
+        return f"{h} h {m:02d} min" if m else f"{h} h"
+    d, h = divmod(round(seconds / 3600), 24)
+    return f"{d} d {h} h" if h else f"{d} d"
 
 
 def _local(col: pd.Series, inc: Incident) -> pd.Series:

@@ -1,8 +1,10 @@
 """`incident history SOURCE...`: the stage statistics of one or more incident histories.
 
-A thin layer over `incident.analysis.history`: read each source (format
-detected from its content, or forced with --format), put them in one table,
-and print `history_summary` as JSON or as a table. Bad input raises
+A thin layer over `incident.analysis.history` and `history_engine`: read each
+source (format detected from its content, or forced with --format; a Parquet
+history too), put them in one table, optionally save it as Parquet (--save),
+and print `history_summary` as JSON or as a table. With --engine duckdb the
+statistics run as SQL over Parquet files, for histories larger than memory. Bad input raises
 IncidentError, which the `incident` command's main turns into one line per
 problem and exit status 2.
 """
@@ -16,7 +18,8 @@ import math
 
 def add_parser(sub) -> argparse.ArgumentParser:
     """Register `history` on the subparsers `sub` of the `incident` command."""
-    from incident.analysis.history import BY_CHOICES, FORMATS
+    from incident.analysis.history import BY_CHOICES, CI_METHODS, FORMATS
+    from incident.analysis.history_engine import ENGINES
 
     p = sub.add_parser(
         "history", help="time to detect, identify, mitigate and resolve across many incidents",
@@ -24,19 +27,36 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     "of the median per stage (minutes), shares within targets, and groups.")
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="a file or folder: incident folders, a Statuspage feed, ISSRE'22 postmortems, "
-                        "GitHub status history (.jsonl)")
+                        "GitHub status history (.jsonl), or a history saved as Parquet")
     p.add_argument("--by", choices=BY_CHOICES, help="also give the statistics per group")
     p.add_argument("--format", choices=FORMATS, help="read every SOURCE as this format (default: detect)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--save", metavar="FILE.parquet",
+                   help="also write the combined history table to this Parquet file (atomically)")
+    p.add_argument("--engine", choices=ENGINES, default="pandas",
+                   help="pandas (in memory, the default) or duckdb (SQL over Parquet SOURCEs, for histories "
+                        "larger than memory; with --save, over the saved file)")
+    p.add_argument("--ci", choices=list(CI_METHODS), default=None,
+                   help="the median's CI: bootstrap (pandas default) or rank (the order-statistic interval; "
+                        "the only one with duckdb)")
     p.set_defaults(func=cmd_history)
     return p
 
 
 def cmd_history(args) -> int:
-    from incident.analysis.history import combine, history_summary, history_table
+    from incident.analysis.history import combine, history_table
+    from incident.analysis.history_engine import history_summary
+    from incident.io.history_parquet import write_history
 
-    table = combine(history_table(source, format=args.format) for source in args.sources)
-    summary = history_summary(table, by=args.by)
+    ci = {"method": args.ci} if args.ci else {}
+    if args.engine == "duckdb" and not args.save:
+        summary = history_summary(args.sources, by=args.by, engine="duckdb", **ci)
+    else:
+        table = combine(history_table(source, format=args.format) for source in args.sources)
+        if args.save:
+            write_history(table, args.save)
+        source = args.save if args.engine == "duckdb" else table
+        summary = history_summary(source, by=args.by, engine=args.engine, **ci)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
@@ -47,8 +67,9 @@ def cmd_history(args) -> int:
 def summary_text(summary: dict) -> str:
     """`history_summary` as a plain-text table for the terminal."""
     ci = summary["ci"]
+    resampling = f", {ci['resamples']} resamples, seed {ci['seed']}" if "resamples" in ci else ""
     lines = [f"{summary['n']:,} incidents; durations in minutes from the start; "
-             f"median CI: {ci['level']:.0%} {ci['method']}, {ci['resamples']} resamples, seed {ci['seed']}, "
+             f"median CI: {ci['level']:.0%} {ci['method']}{resampling}, "
              f"only where n ≥ {ci['min_n']}", ""]
     lines += _stage_rows(summary["stages"], summary["n"])
     lines += ["", "within target (of the records where the stage is known):"]

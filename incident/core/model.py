@@ -8,12 +8,13 @@ part of the fact) and are resolved with `Incident.when`.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from typing import Annotated, Literal, Union
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 
 from incident.core.times import TIME_PATTERN, When, parse_when, zone
 
@@ -49,14 +50,27 @@ class Fact(Strict):
     sources: Sources
 
 
+def _real_date(text: str) -> str:
+    """A source's date (YYYY, YYYY-MM or YYYY-MM-DD) must be a date of the calendar."""
+    parts = [int(p) for p in text.split("-")]
+    try:
+        date(*(parts + [1, 1][len(parts) - 1:]))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a real date (write YYYY, YYYY-MM or YYYY-MM-DD)") from None
+    return text
+
+
 class Source(Strict):
     id: Id
     title: Text
     publisher: Text
-    date: Annotated[str, StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?")]
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$"), AfterValidator(_real_date)]
     author: str | None = None
     url: str | None = None
     locator: str | None = Field(None, description="where in the source, or where a copy is, when there is no URL")
+    language: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = Field(
+        None, description="language of the source's text (BCP 47, e.g. zh-Hant, en), for its quotes"
+    )
     note: str | None = None
 
 
@@ -164,6 +178,42 @@ class Remediation(Strict):
     sources: Sources
 
 
+class ActionItem(Strict):
+    """Follow-up work, as postmortem templates track it (Google SRE, PagerDuty, incident.io)."""
+
+    action: Text
+    type: Literal["mitigate", "prevent", "detect", "process"] = Field(
+        description="mitigate (limit the next one's harm), prevent (stop a repeat), detect (see it sooner) or process")
+    owner: str | None = Field(None, description="a team or a role (or a person, for an internal report)")
+    priority: Literal["P0", "P1", "P2", "P3"] | None = None
+    due: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = Field(
+        None, description="YYYY-MM-DD")
+    ticket: str | None = Field(None, description="the tracker's id or link, shown as text")
+    status: Literal["open", "in_progress", "done", "wont_do"] = "open"
+    sources: list[Id] = Field([], description="sources, when the item is public; an internal item may have none")
+
+
+class Responder(Strict):
+    """Who worked on the incident, and in what role."""
+
+    name: Text = Field(description="a person, team or organisation")
+    name_original: str | None = None
+    role: Text = Field(description="e.g. incident commander, communications, recovery")
+    sources: Sources
+
+
+class CustomerImpact(Strict):
+    """A number a source gives for who or what was affected (users, requests, merchants, ...)."""
+
+    metric: Text = Field(description="what was counted, e.g. 'merchants affected', 'failed requests'")
+    value: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    unit: str = ""
+    approximate: bool = False
+    note: str | None = None
+    quote: Quote | None = None
+    sources: Sources
+
+
 class Lessons(Strict):
     went_well: list[Fact] = []
     went_wrong: list[Fact] = []
@@ -257,9 +307,21 @@ class Market(Strict):
     benchmark: Text
     benchmark_prices: Text
     event_start: str | None = Field(None, description="milestone id or time; defaults to the incident's start")
+    day0: Annotated[date, Field(strict=False)] | None = Field(
+        None, description="the session the event study calls day 0, when the calendar's rule is overridden")
+    day0_reason: Text | None = Field(None, description="why day 0 is not the session the rule gives (required with day0)")
     listing_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
     offer_price: Money | None = None
     sources: Sources
+
+    @model_validator(mode="after")
+    def _day0_has_a_reason(self):
+        """An override of day 0 says why, and a reason overrides something."""
+        if self.day0 is not None and self.day0_reason is None:
+            raise ValueError("day0_reason is required when day0 is given: say why the calendar's rule is overridden")
+        if self.day0 is None and self.day0_reason is not None:
+            raise ValueError("day0_reason is given without day0")
+        return self
 
 
 class Incident(Strict):
@@ -273,12 +335,18 @@ class Incident(Strict):
     sources: Annotated[list[Source], Field(min_length=1)]
     milestones: list[Milestone] = []
     phases: list[Phase] = []
+    severity: str | None = Field(None, description="the organisation's own rating (SEV1, P1, ...), as a source gives it")
+    responders: list[Responder] = []
     impact: list[Fact] = []
+    customer_impact: list[CustomerImpact] = Field(
+        [], description="numbers of affected users, requests, merchants... that sources give")
     root_cause: list[Fact] = []
+    contributing_factors: list[Fact] = Field([], description="conditions that made it possible or worse, apart from the root cause")
     provision: Provision | None = None
     compensation: Compensation | None = None
     accountability: Accountability | None = None
     remediation: list[Remediation] = []
+    action_items: list[ActionItem] = []
     lessons: Lessons | None = None
     financials: list[Figure] = []
     claims: list[Claim] = []
@@ -286,6 +354,7 @@ class Incident(Strict):
     notes: list[Fact] = Field([], description="other sourced facts (aftermath, context)")
 
     _folder: Path | None = PrivateAttr(None)
+    _memo: dict = PrivateAttr(default_factory=dict)
 
     # -- resolved views (the folder is set by the loader) ----------------------
     @property
@@ -306,11 +375,33 @@ class Incident(Strict):
         return {s.id: s for s in self.sources}
 
     def when(self, ref: str) -> When:
-        """A milestone id or a time text, resolved in the incident's zone."""
+        """A milestone id or a time text, resolved in the incident's zone (parsed once)."""
+        return self.memo(("when", ref), lambda: self._parse(ref))
+
+    def _parse(self, ref: str) -> When:
         m = self.milestones_by_id.get(ref)
         if m is not None:
             return parse_when(m.at, self.tz, m.precision, m.approximate)
         return parse_when(ref, self.tz)
+
+    def __eq__(self, other) -> bool:
+        """Equal fields make equal incidents, whatever each has computed and cached."""
+        return type(other) is type(self) and all(getattr(self, f) == getattr(other, f) for f in type(self).model_fields)
+
+    __hash__ = None  # mutable caches aside, an incident holds lists: not hashable
+
+    def memo(self, key, compute):
+        """What `compute()` returns, computed once per loaded incident (times, price files, tables).
+
+        The incident is immutable, so nothing computed from it goes stale. A
+        DataFrame comes back as a copy, so that a caller's change to it does
+        not reach the next caller.
+        """
+        try:
+            value = self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+        return value.copy() if hasattr(value, "iloc") else value
 
     def figure(self, figure_id: str) -> Figure:
         for f in self.financials:

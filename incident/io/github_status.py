@@ -169,4 +169,6 @@ def _times(values: list, file: str, field: str, records: list[dict], lines: list
             Problem(file, f"[{records[i].get('id')}].{field}", f"not a time: {values[i]!r}", lines[i])
             for i in bad[:MAX_PROBLEMS]
         ])
-    return parsed.astype("datetime64[ns, UTC]").to_numpy()
+    if parsed.dt.tz is None:  # nothing to parse (all null): no zone inferred
+        parsed = parsed.dt.tz_localize("UTC")
+    return parsed.astype("datetime64[ns, UTC]").array

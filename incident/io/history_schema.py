@@ -37,11 +37,12 @@ HISTORY_COLUMNS = [
     "ttd", "tti", "ttm", "ttr",
     "hours_to_detect", "hours_to_mitigate", "hours_to_resolve", "exact",
 ]
-_TIMES = ("start", "detected", "mitigated", "resolved")
-_NUMBERS = ("ttd", "tti", "ttm", "ttr", "hours_to_detect", "hours_to_mitigate", "hours_to_resolve")
-_TEXT = ("id", "source", "provider", "page", "title", "impact", "page_impact",
-         "root_cause_l1", "root_cause_l2", "mitigation", "detection")
-_LISTS = ("components", "mitigation_actions")
+# The column types, by kind (incident.io.history_parquet stores each kind with one Arrow type).
+TIME_COLUMNS = ("start", "detected", "mitigated", "resolved")  # datetime64[ns, UTC]
+NUMBER_COLUMNS = ("ttd", "tti", "ttm", "ttr", "hours_to_detect", "hours_to_mitigate", "hours_to_resolve")  # float
+TEXT_COLUMNS = ("id", "source", "provider", "page", "title", "impact", "page_impact",
+                "root_cause_l1", "root_cause_l2", "mitigation", "detection")  # object: str or None
+LIST_COLUMNS = ("components", "mitigation_actions")  # object: a list of str, empty if none
 
 
 def history_frame(columns: Mapping[str, object], n: int, report: Mapping[str, int] | None = None) -> pd.DataFrame:
@@ -53,19 +54,19 @@ def history_frame(columns: Mapping[str, object], n: int, report: Mapping[str, in
     data = {}
     for col in HISTORY_COLUMNS:
         value = columns.get(col)
-        if col in _LISTS:
+        if col in LIST_COLUMNS:
             data[col] = pd.Series([list(v) if v is not None else [] for v in value] if value is not None
                                   else [[] for _ in range(n)], dtype=object)
-        elif col in _TIMES:
+        elif col in TIME_COLUMNS:
             data[col] = pd.to_datetime(pd.Series(value if value is not None else [pd.NaT] * n), utc=True)
-        elif col in _NUMBERS:
+        elif col in NUMBER_COLUMNS:
             data[col] = pd.to_numeric(pd.Series(value if value is not None else [np.nan] * n), errors="raise").astype(float)
         elif col == "exact":
             data[col] = pd.Series(value if value is not None else [True] * n, dtype=bool)
         else:
             data[col] = pd.Series(value if value is not None else [None] * n, dtype=object)
     table = pd.DataFrame(data)
-    for col in _TIMES:
+    for col in TIME_COLUMNS:
         table[col] = table[col].astype("datetime64[ns, UTC]")
     table["impact"] = table["impact"].fillna("unknown")
     report = dict(report or {})

@@ -12,7 +12,7 @@ import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from incident.core.errors import IncidentError, Problem
 from incident.core.model import Incident
@@ -101,7 +101,7 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
                 out.append((path, str(exc)))
             else:
                 hint = "a milestone id or a time"
-                out.append((path, f"{ref!r} is neither a known milestone id nor a valid time ({hint})"))
+                out.append((path, f"{_shown(ref)} is neither a known milestone id nor a valid time ({hint})"))
             return None
 
     def ordered(start_ref, end_ref, path, start_field, end_field):
@@ -125,7 +125,7 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
                 continue  # reported above
             if not point.exact:
                 out.append((("compensation", "cash", key),
-                            f"{ref!r} is known only to the {point.precision}; the compensated window needs times "
+                            f"{_shown(ref)} is known only to the {point.precision}; the compensated window needs times "
                             "to the minute"))
     if inc.market and inc.market.event_start:
         when(inc.market.event_start, ("market", "event_start"))
@@ -138,9 +138,10 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
     if prov:
         named = sum(p.amount for p in prov.parties)
         if named > prov.total:
-            out.append(
-                (("provision", "parties"), f"named parts add up to {named:,.0f}, more than the total {prov.total:,.0f}")
-            )
+            a, b = _apart(named, prov.total)
+            out.append((("provision", "parties"), f"named parts add up to {a}, more than the total {b}"))
+
+    out += _before_start(inc)
 
     for i, c in enumerate(inc.claims):
         check = c.check
@@ -150,7 +151,7 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
                 ordered(check.start, check.end, ("claims", i, "check"), "start", "end")
                 break
             if ref not in figure_ids:
-                out.append((("claims", i, "check", key), f"unknown financial figure {ref!r}"))
+                out.append((("claims", i, "check", key), f"unknown financial figure {_shown(ref)}"))
         if check.kind == "provision" and prov is None:
             out.append((("claims", i, "check"), "a provision claim needs a provision section"))
         if check.kind in ("price", "return", "near_high") and inc.market is None:
@@ -160,8 +161,60 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
     for path, ids in _source_refs(inc):
         for j, sid in enumerate(ids):
             if sid not in source_ids:
-                out.append((path + (j,), f"unknown source {sid!r} (known: {', '.join(sorted(source_ids))})"))
+                out.append((path + (j,), f"unknown source {_shown(sid)} (known: {', '.join(sorted(source_ids))})"))
     return out
+
+
+def duration_start(inc: Incident) -> str | None:
+    """Id of the milestone durations count from: the first impact that happened, else the first detection."""
+    for kind in ("impact", "detection"):
+        points = []
+        for m in inc.milestones:
+            if m.kind == kind and m.status == "happened":
+                try:
+                    points.append((inc.when(m.id).bounds()[0], m.id))
+                except ValueError:
+                    continue  # reported at the milestone
+        if points:
+            return min(points)[1]
+    return None
+
+
+_DURATION_ENDS = ("detection", "diagnosis", "mitigation", "recovery")
+
+
+def _before_start(inc: Incident) -> list[tuple[tuple, str]]:
+    """Detection, diagnosis, mitigation and recovery cannot come before the start (a negative duration)."""
+    start_id = duration_start(inc)
+    if start_id is None:
+        return []
+    start = inc.when(start_id)
+    out = []
+    for i, m in enumerate(inc.milestones):
+        if m.kind not in _DURATION_ENDS or m.status != "happened":
+            continue
+        try:
+            point = inc.when(m.id)
+        except ValueError:
+            continue
+        if point.bounds()[1] < start.bounds()[0]:
+            out.append((("milestones", i, "at"),
+                        f"this {m.kind} ({point.label()}) is before the incident's start ({start.label()}, milestone "
+                        f"{start_id!r}), which would make a negative duration: correct the time, or the start"))
+    return out
+
+
+def _apart(a: float, b: float) -> tuple[str, str]:
+    """Two numbers written with just enough decimals to tell them apart (1,000.01 and 1,000)."""
+    for decimals in range(0, 7):
+        x, y = f"{a:,.{decimals}f}", f"{b:,.{decimals}f}"
+        if x != y:
+            return _trim(x), _trim(y)
+    return f"{a:,}", f"{b:,}"
+
+
+def _trim(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _inside_folder(relative: str) -> bool:
@@ -171,21 +224,21 @@ def _inside_folder(relative: str) -> bool:
 
 
 def _source_refs(inc: Incident):
-    """(path of a `sources` list, the ids in it) for every sourced item."""
-    dumped = inc.model_dump()
+    """(path of a `sources` list, the ids in it) for every sourced item (the incident's own list excluded)."""
 
     def walk(value, path):
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key in ("sources", "remainder_sources") and isinstance(item, list) and path != ():
+        if isinstance(value, BaseModel):
+            for key, item in value.__dict__.items():  # the fields, without pydantic's attribute lookup
+                if key in ("sources", "remainder_sources") and path != () and isinstance(item, list):
                     yield path + (key,), item
-                else:
+                elif isinstance(item, (BaseModel, list)):
                     yield from walk(item, path + (key,))
-        elif isinstance(value, list):
+        else:
             for i, item in enumerate(value):
-                yield from walk(item, path + (i,))
+                if isinstance(item, (BaseModel, list)):
+                    yield from walk(item, path + (i,))
 
-    yield from walk(dumped, ())
+    yield from walk(inc, ())
 
 
 # -- turning pydantic's errors into readable problems -------------------------
@@ -197,13 +250,15 @@ def _problem(err: dict, data: Any, file: str, lines: dict) -> Problem:
     elif kind == "missing":
         message = "missing required field"
     elif kind == "union_tag_invalid":
-        message = f"unknown kind {err.get('input', {}).get('kind')!r}; expected one of {err['ctx']['expected_tags']}"
+        message = f"unknown kind {_shown(err.get('input', {}).get('kind'))}; expected one of {err['ctx']['expected_tags']}"
     elif kind == "string_pattern_mismatch":
-        message = f"{err.get('input')!r} does not have the expected form ({err['ctx']['pattern']})"
+        message = f"{_shown(err.get('input'))} does not have the expected form ({err['ctx']['pattern']})"
+    elif kind == "value_error":  # our own validators say what is wrong, input included
+        message = err["msg"].removeprefix("Value error, ")
     else:
         message = err["msg"]
         if "input" in err and not isinstance(err["input"], (dict, list)) and kind != "missing":
-            message += f" (got {_kind(err['input'])} {err['input']!r})"
+            message += f" (got {_kind(err['input'])} {_shown(err['input'])})"
     return Problem(file, path_text(path), message, _line(lines, path))
 
 
@@ -238,6 +293,17 @@ def _line(lines: dict, path: tuple) -> int | None:
             return lines[path]
         path = path[:-1]
     return lines.get(())
+
+
+MAX_ECHO = 200  # characters of a bad value repeated in a message: enough to find it, not a 5 MB wall
+
+
+def _shown(value: Any) -> str:
+    """`repr(value)`, cut to about MAX_ECHO characters."""
+    text = repr(value)
+    if len(text) <= MAX_ECHO:
+        return text
+    return f"{text[:MAX_ECHO]}... ({len(text):,} characters)"
 
 
 def _kind(value: Any) -> str:

@@ -8,15 +8,14 @@ Optional sections are present but empty, each with a commented example.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from incident.core.errors import IncidentError
+from incident.io.files import atomic_write, output_folder, remove_stale
 from incident.io.loader import INCIDENT_FILE
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")  # the whole id: use fullmatch (`$` lets a final newline through)
 
 TEMPLATE = """\
 # Incident file for {id}. Fill every value marked `# required`, then check it:
@@ -37,6 +36,7 @@ summary: ""        # required: a paragraph, what happened, how long, what it cos
 timezone: ""       # required: IANA name of the local times, e.g. Europe/Berlin, Etc/UTC
 status: resolved   # or ongoing
 authors: []
+severity: null     # the organisation's own rating (SEV1, P1, ...), if a source gives one
 
 # Where every fact comes from. Ids (S1, S2, ...) are used in `sources:` lists below.
 sources:
@@ -74,7 +74,12 @@ phases: []
 
 # What the incident did to users, customers, money: sourced facts.
 impact: []         # - {{text: ..., sources: [S1]}}
+# Numbers of who or what was affected, only where a source gives them.
+customer_impact: []  # - {{metric: users unable to log in, value: 1200, approximate: true, sources: [S1]}}
 root_cause: []     # - {{text: ..., sources: [S1]}}
+contributing_factors: []  # what made it possible or worse: - {{text: ..., sources: [S1]}}
+# Who worked on it, and in what role.
+responders: []     # - {{name: ..., role: incident commander, sources: [S1]}}
 
 # Money set aside for the incident, and who bears which part.
 provision: null
@@ -96,6 +101,9 @@ accountability: null
 
 # What was changed afterwards. status: planned, in_progress, done or unknown.
 remediation: []    # - {{category: ..., action: ..., status: done, sources: [S1]}}
+# Follow-up work. type: mitigate, prevent, detect or process; status: open,
+# in_progress, done or wont_do; priority P0-P3; due YYYY-MM-DD.
+action_items: []   # - {{action: ..., type: prevent, owner: ..., priority: P1, due: ..., ticket: ..., status: open}}
 
 # This project's reading of the sourced facts; each cites what it rests on.
 lessons: null
@@ -137,25 +145,23 @@ def write_new(incident_id: str, data_dir: str | Path = "data") -> Path:
     folder = Path(data_dir) / incident_id
     target = folder / INCIDENT_FILE
     text = new_incident_text(incident_id, str(folder))
-    if target.exists():
+    if target.is_symlink() or target.exists():  # a dangling link too: writing would follow it
         raise IncidentError.single(str(target), "already exists; choose another id or edit it")
-    folder.mkdir(parents=True, exist_ok=True)
-    # write a temporary file, then link it into place: readers never see half
-    # a file, and a file that appeared meanwhile is not overwritten
-    fd, tmp = tempfile.mkstemp(prefix=".incident-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.link(tmp, target)
+    output_folder(data_dir, "data folder")
+    output_folder(folder, "incident folder")
+    remove_stale(folder)
+    try:  # exclusive: a file that appeared meanwhile is not overwritten
+        atomic_write(target, text, exclusive=True)
     except FileExistsError:
         raise IncidentError.single(str(target), "already exists; choose another id or edit it") from None
-    finally:
-        os.unlink(tmp)
+    except OSError as exc:
+        raise IncidentError.single(str(target), f"cannot write: {exc.strerror or exc}") from None
     return target
 
 
 def _check_id(incident_id: str) -> None:
-    if not ID_PATTERN.match(incident_id or "") or len(incident_id) > 80:
+    if not isinstance(incident_id, str) or not ID_PATTERN.fullmatch(incident_id) or len(incident_id) > 80:
+        shown = repr(incident_id) if len(repr(incident_id)) <= 100 else repr(incident_id)[:100] + "..."
         raise IncidentError.single(
-            "<id>", f"{incident_id!r} is not an incident id: use lower-case letters, digits and '-' (e.g. acme-2024)"
+            "<id>", f"{shown} is not an incident id: use lower-case letters, digits and '-' (e.g. acme-2024)"
         )

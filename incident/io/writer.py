@@ -7,15 +7,14 @@ author wrote (YAML quotes them where it would otherwise read a date).
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import yaml
 
-from incident.io.loader import INCIDENT_FILE
 from incident.core.model import Incident
+from incident.io.files import atomic_write
+from incident.io.loader import INCIDENT_FILE
 
 
 class _Dumper(yaml.SafeDumper):
@@ -50,12 +49,4 @@ def dump(inc: Incident, path: str | Path) -> Path:
     if target.is_dir() or not target.suffix:
         target = target / INCIDENT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(to_yaml(inc))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(target, to_yaml(inc))

@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from incident.core.errors import IncidentError, Problem, check_file_size
+from incident.core.errors import IncidentError, Problem
+from incident.io.files import read_text
 
 MAX_BYTES = 5_000_000  # an incident file is a few kB; refuse anything absurd
 MAX_DEPTH = 64  # incident files nest about 5 deep; "[[[[..." 10,000 deep would exhaust the parser's recursion
@@ -83,25 +84,9 @@ def path_text(parts: tuple) -> str:
     return out
 
 
-def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
-    """The file's text, or an IncidentError naming the encoding problem."""
-    check_file_size(path, max_bytes)
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise IncidentError.single(
-            str(path),
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "incident files must be saved as UTF-8 (a GBK or Big5 file must be re-encoded)",
-            line=line,
-        ) from None
-
-
 def load_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     """Parse one YAML document into plain data and a {field path: line} map."""
-    text = read_text(path)
+    text = read_text(path, MAX_BYTES, "incident file")
     if not text.strip():
         raise IncidentError.single(str(path), "file is empty")
     try:
@@ -165,3 +150,89 @@ def _build(node, path: tuple, lines: dict, problems: list, file: str, loader) ->
         shown = node.value if len(node.value) <= 60 else node.value[:50] + "..."  # a 5,000-digit number, say
         problems.append(Problem(file, path_text(path), f"cannot read value {shown!r}: {exc}", line))
         return None
+
+
+# -- writing plain data, fast -------------------------------------------------
+# PyYAML's representer costs ~1 ms per incident in Python, even with libyaml's
+# emitter; an import of 10,000 incidents spent most of its time there. Plain
+# data (text, booleans, null, lists, mappings) needs little of it: text is
+# written plain when no YAML reader could take it for anything else, double-
+# quoted with escapes otherwise. tests/test_files.py reads back random data.
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 _.,()/'-]*")
+_NOT_TEXT = {"yes", "no", "true", "false", "on", "off", "null", "y", "n"}
+_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
+_NAMED = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0",
+          "\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
+
+
+def _escape(m: re.Match) -> str:
+    char = m[0]
+    named = _NAMED.get(char)
+    if named:
+        return named
+    code = ord(char)
+    return f"\\x{code:02X}" if code < 0x100 else f"\\u{code:04X}"
+
+
+def _scalar(value) -> str:
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return repr(value)
+    raise TypeError(f"cannot write {type(value).__name__} {value!r} as plain YAML")
+
+
+def _lines(value, indent: str, out: list[str]) -> None:
+    """Append the block lines of a mapping or list at `indent`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            head = f"{indent}{_scalar(str(key))}:"
+            if type(item) is str:
+                out.append(f"{head} {_text(item)}")
+            elif isinstance(item, (dict, list)) and item:
+                out.append(head)
+                _lines(item, indent + "  ", out)
+            else:
+                out.append(f"{head} {_flow(item)}")
+    else:
+        for item in value:
+            if type(item) is str:
+                out.append(f"{indent}- {_text(item)}")
+            elif isinstance(item, (dict, list)) and item:
+                sub: list[str] = []
+                _lines(item, indent + "  ", sub)
+                out.append(f"{indent}- {sub[0][len(indent) + 2:]}")
+                out.extend(sub[1:])
+            else:
+                out.append(f"{indent}- {_flow(item)}")
+
+
+def _text(value: str) -> str:
+    if _PLAIN.fullmatch(value) and value[-1] != " " and value.lower() not in _NOT_TEXT:
+        return value
+    return '"' + _ESCAPE.sub(_escape, value) + '"'
+
+
+def _flow(value) -> str:
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return _scalar(value)
+
+
+def dump_plain(data: dict) -> str:
+    """A mapping of plain data as block-style YAML text that any YAML reader reads back the same."""
+    if not isinstance(data, dict):
+        raise TypeError("dump_plain writes a mapping")
+    if not data:
+        return "{}\n"
+    out: list[str] = []
+    _lines(data, "", out)
+    return "\n".join(out) + "\n"

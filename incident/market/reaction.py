@@ -4,16 +4,25 @@ Glue between an `Incident` and the pure pieces: `incident.io.prices` (bars
 and their artefacts), `sessions` (day 0 on the exchange calendar) and
 `eventstudy`. Claims about prices are checked in
 `incident.analysis.price_claims`.
+
+The pure functions raise ValueError for arguments they cannot use; here every
+such error is caused by the incident's data (its day 0, its prices), so it is
+raised again as `IncidentError` naming the incident file and the field
+(`market.event_start`, `market.day0`, ...), which the command line prints as
+one line and exit status 2.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from incident.market.eventstudy import DEFAULT_ESTIMATION, DEFAULT_WINDOWS, EventStudy, event_study, window_label
+from incident.market.eventstudy import (
+    DEFAULT_ESTIMATION, DEFAULT_WINDOWS, EventStudy, event_returns, event_study, window_label,
+)
 from incident.core.model import Incident
 from incident.io.prices import artefacts, check_gaps, market_prices
-from incident.market.sessions import day_zero, sessions
+from incident.core.errors import IncidentError
+from incident.market.sessions import day_zero, day_zero_field, incident_file, sessions
 
 Prices = tuple[pd.DataFrame, pd.DataFrame]
 
@@ -43,15 +52,85 @@ def market_event_study(
 
     Day 0 is the session of the incident's start (`sessions.day_zero`);
     days are counted in the exchange's sessions; flagged bars of either
-    series are left out of the fit.
+    series are left out of the fit. Computed once per incident and arguments.
     """
+    key = ("event_study", model, estimation, tuple(map(tuple, windows)), span)
+    return inc.memo(key, lambda: _market_event_study(inc, model, estimation, windows, span, prices))
+
+
+def _market_event_study(inc, model, estimation, windows, span, prices) -> EventStudy:
     stock, bench = prices or market_prices(inc)
     flagged = excluded_bars(inc, (stock, bench))["date"]
     days = sessions(min(stock.index[0], bench.index[0]), max(stock.index[-1], bench.index[-1]), inc.market.exchange)
-    return event_study(
-        stock["close"], bench["close"], day_zero(inc),
-        estimation=estimation, windows=windows, model=model, exclude=flagged, span=span, sessions=days,
-    )
+    day0 = day_zero(inc)
+    try:
+        return event_study(
+            stock["close"], bench["close"], day0,
+            estimation=estimation, windows=windows, model=model, exclude=flagged, span=span, sessions=days,
+        )
+    except ValueError as exc:
+        if isinstance(exc, IncidentError):
+            raise
+        raise IncidentError.single(
+            incident_file(inc),
+            f"day 0 is {day0.date()}: {exc} (prices {_day(stock.index[0])}..{_day(stock.index[-1])})",
+            path=day_zero_field(inc),
+        ) from None
+
+
+STUDY_WINDOWS: tuple[tuple[int, int], ...] = ((0, 0), (0, 1), (0, 4), (-1, 1))
+STUDY_SPAN = (-10, 20)  # the days the study keeps for its figures
+
+
+def incident_returns(inc: Incident, first: int, last: int, prices: Prices | None = None) -> pd.DataFrame:
+    """The incident's stock and benchmark returns from event day `first` to `last` (see `eventstudy.event_returns`)."""
+    stock, bench = prices or market_prices(inc)
+    flagged = excluded_bars(inc, (stock, bench))["date"]
+    days = sessions(min(stock.index[0], bench.index[0]), max(stock.index[-1], bench.index[-1]), inc.market.exchange)
+    day0 = day_zero(inc)
+    try:
+        return event_returns(stock["close"], bench["close"], day0, first, last, exclude=flagged, sessions=days)
+    except ValueError as exc:
+        raise IncidentError.single(
+            incident_file(inc),
+            f"day 0 is {day0.date()}: {exc} (prices {_day(stock.index[0])}..{_day(stock.index[-1])})",
+            path=day_zero_field(inc),
+        ) from None
+
+
+def incidents_study(
+    incidents,
+    windows=STUDY_WINDOWS,
+    model: str = "market",
+    estimation: tuple[int, int] = DEFAULT_ESTIMATION,
+    span: tuple[int, int] = STUDY_SPAN,
+):
+    """The study of many incidents' stocks (`study.market_study`), each on its own calendar and benchmark.
+
+    Each event's returns are counted in its own exchange's sessions from its
+    own day 0; flagged bars are left out of its fit. `events` of the result
+    holds id, ticker, benchmark, exchange, day0 and the rule that set it.
+    """
+    from incident.market.sessions import day_zero_rule
+    from incident.market.study import market_study
+
+    windows = [(int(a), int(b)) for a, b in windows]
+    last = max(span[1], *(b for _, b in windows))
+    rows, stock, bench = [], [], []
+    for inc in incidents:
+        r = incident_returns(inc, estimation[0], last)
+        # a flagged bar is left out of the fit, as in the single-event study; in the event window it stays
+        est = (r.index <= estimation[1]) & r["flagged"].to_numpy()
+        stock.append(r["stock"].mask(est).to_numpy())
+        bench.append(r["benchmark"].mask(est).to_numpy())
+        rows.append({"id": inc.id, "ticker": inc.market.ticker, "benchmark": inc.market.benchmark,
+                     "exchange": inc.market.exchange, "day0": r.at[0, "date"], "rule": day_zero_rule(inc)})
+    events = pd.DataFrame(rows).set_index("id")
+    days = range(estimation[0], last + 1)
+    try:
+        return market_study(stock, bench, days, estimation, windows, model=model, span=span, events=events)
+    except ValueError as exc:  # every event passed its own checks: what is left is about the arguments
+        raise IncidentError.single("<study>", str(exc)) from None
 
 
 def market_summary(inc: Incident, model: str = "market") -> dict:
@@ -98,7 +177,8 @@ def rebased_prices(inc: Incident, base_date=None, prices: Prices | None = None) 
     if base_date is None:
         before = closes[closes.index < day_zero(inc)].dropna()
         if before.empty:
-            raise ValueError(f"no close of both {', '.join(closes.columns)} before the incident")
+            raise IncidentError.single(incident_file(inc), f"no close of both {', '.join(closes.columns)} before day 0",
+                                       path=day_zero_field(inc))
         base = before.index[-1]
     else:
         base = pd.Timestamp(base_date)

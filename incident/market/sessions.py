@@ -16,6 +16,17 @@ The rule for mapping a moment to a session:
 Times known to the hour or finer are placed by their earliest moment; with a
 close on the hour an hour-precision time is never ambiguous.
 
+The same rule holds on every exchange, with its own hours: on XNYS (the NYSE,
+also used for Nasdaq listings) the close is 16:00 New York time, 13:00 on the
+early-close days before Independence Day, after Thanksgiving and on Christmas
+Eve; news at 16:05 on a Friday belongs to Monday's session (or Tuesday's after
+a Monday holiday). An incident can override its day 0 with `market.day0` and
+a stated `market.day0_reason` (e.g. the market learned of it only later).
+
+Errors caused by the incident's data (an unknown calendar, a start outside the
+calendar, a day 0 that is not a session) raise `IncidentError` naming the
+incident file and the field.
+
 The calendars themselves are read by `incident.io.calendars`.
 """
 
@@ -25,6 +36,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from incident.core.errors import IncidentError
 from incident.core.model import Incident
 from incident.core.times import When
 from incident.io.calendars import DEFAULT_CALENDAR, as_calendar as _cal, calendar, sessions
@@ -57,23 +69,56 @@ def relative_day(session, day0, cal=DEFAULT_CALENDAR) -> int:
 
 
 def day_zero(inc: Incident) -> pd.Timestamp:
-    """Day 0 of the incident's event study: the session of its start.
+    """Day 0 of the incident's event study: the first session whose trading could react.
 
-    The start is `market.event_start` when given, else the incident's first
-    impact milestone (its first detection if it has none).
+    `market.day0` when the incident overrides it (with its reason); else the
+    session of `market.event_start` when given, else of the incident's first
+    impact milestone (its first detection if it has none), by the module's rule.
     """
-    return session_of(inc.when(_start_ref(inc)), _exchange(inc))
+    c = _incident_calendar(inc)
+    if inc.market is not None and inc.market.day0 is not None:
+        day = pd.Timestamp(inc.market.day0)
+        if not (c.first_session <= day <= c.last_session) or not c.is_session(day):
+            raise _error(inc, "market.day0", f"{day.date()} is not a {c.name} session; day 0 must be one")
+        return day
+    ref, field = _start_ref(inc)
+    try:
+        return session_of(inc.when(ref), c)
+    except ValueError as exc:
+        raise _error(inc, field, str(exc)) from None
+
+
+def day_zero_rule(inc: Incident) -> str:
+    """How day 0 was found: "override: <reason>" or the rule that placed the start ("before the open", ...)."""
+    c = _incident_calendar(inc)
+    if inc.market is not None and inc.market.day0 is not None:
+        return f"override: {inc.market.day0_reason}"
+    ref, field = _start_ref(inc)
+    try:
+        return _place(inc.when(ref), c)[1]
+    except ValueError as exc:
+        raise _error(inc, field, str(exc)) from None
+
+
+def day_zero_field(inc: Incident) -> str:
+    """The incident field day 0 comes from: "market.day0", "market.event_start" or a milestone's time."""
+    if inc.market is not None and inc.market.day0 is not None:
+        return "market.day0"
+    return _start_ref(inc)[1]
 
 
 def session_table(inc: Incident) -> pd.DataFrame:
     """Every milestone with its session, its day relative to day 0, and the rule used."""
-    cal = _exchange(inc)
-    c = calendar(cal)
+    c = _incident_calendar(inc)
     day0 = day_zero(inc)
     rows = []
-    for m in inc.milestones:
+    for i, m in enumerate(inc.milestones):
         w = inc.when(m.id)
-        session, rule = _place(w, c)
+        try:
+            session, rule = _place(w, c)
+            day = relative_day(session, day0, c)
+        except ValueError as exc:
+            raise _error(inc, f"milestones[{i}].at", str(exc)) from None
         rows.append(
             {
                 "id": m.id,
@@ -81,7 +126,7 @@ def session_table(inc: Incident) -> pd.DataFrame:
                 "when": w.label(),
                 "exchange_time": None if w.precision == "day" else pd.Timestamp(w.earliest).tz_convert(c.tz),
                 "session": session,
-                "day": relative_day(session, day0, c),
+                "day": day,
                 "rule": rule,
             }
         )
@@ -126,16 +171,35 @@ def _within(day: pd.Timestamp, c) -> None:
         raise ValueError(f"{day.date()} is outside the {c.name} calendar ({c.first_session.date()}..{c.last_session.date()})")
 
 
-def _start_ref(inc: Incident) -> str:
+def _start_ref(inc: Incident) -> tuple[str, str]:
+    """The reference of the event's start and the field it comes from."""
     from incident.analysis.timeline import incident_start
 
     if inc.market is not None and inc.market.event_start:
-        return inc.market.event_start
+        return inc.market.event_start, "market.event_start"
     ref = incident_start(inc)
     if ref is None:
-        raise ValueError(f"incident {inc.id!r} has no impact or detection milestone to start the event study from")
-    return ref
+        raise _error(inc, "market.event_start",
+                     "the incident has no impact or detection milestone to start the event study from; give event_start")
+    index = next((i for i, m in enumerate(inc.milestones) if m.id == ref), None)
+    return ref, (f"milestones[{index}].at" if index is not None else "market.event_start")
 
 
 def _exchange(inc: Incident) -> str:
     return inc.market.exchange if inc.market is not None else DEFAULT_CALENDAR
+
+
+def _incident_calendar(inc: Incident):
+    try:
+        return calendar(_exchange(inc))
+    except ValueError as exc:
+        raise _error(inc, "market.exchange", str(exc)) from None
+
+
+def incident_file(inc: Incident) -> str:
+    """The path of the incident's file, for messages."""
+    return str(inc.folder / "incident.yaml") if inc.folder is not None else f"<incident {inc.id}>"
+
+
+def _error(inc: Incident, field: str, message: str) -> IncidentError:
+    return IncidentError.single(incident_file(inc), message, path=field)

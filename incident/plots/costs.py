@@ -9,9 +9,9 @@ import pandas as pd
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.patches import Rectangle
 
-from incident.analysis.costs import cash_example, provision_table, sensitivity_table, stated_window_hours, traffic_table
+from incident.analysis.costs import cash_example, provision_table, sensitivity_table, traffic_table
 from incident.core.model import Incident
-from incident.analysis.timeline import compensated_window, format_hours
+from incident.analysis.timeline import compensated_window, format_hours, window_note
 from incident.plots.style import COLOURS, axes_for, house_style, millions, person_label, renderable, source_line, subtitle, thousands
 
 
@@ -85,14 +85,13 @@ def _bracket(ax, y0: float, y1: float, x: float, text: str) -> None:
 def plot_compensation(inc: Incident, ax=None):
     """The cash scheme's compensation over daily revenue × margin, with the traffic scheme beside it.
 
-    Cells are the library's `sensitivity_table` for the compensated window
-    as computed from its times; a source's different statement of the
-    window's length is noted, not used.
+    Cells are the library's `sensitivity_table` for the compensated window,
+    its hours computed from its times (and said to be planned when its end
+    was only planned).
     """
     table = sensitivity_table(inc)
     cash = inc.compensation.cash
     start, end, hours = compensated_window(inc)
-    stated = stated_window_hours(inc)
     traffic = traffic_table(inc)
     with house_style():
         ax = axes_for(ax, (10, 5.6))
@@ -116,9 +115,8 @@ def plot_compensation(inc: Incident, ax=None):
         ax.tick_params(length=0)
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
-        note = f"Average daily revenue × margin × {format_hours(hours, hours)} / 24; window {start.label()} → {end.label()}"
-        if stated is not None and abs(stated - hours) > 1e-9:
-            note += f"\n({format_hours(hours, hours)} by the calendar; the source states {format_hours(stated, stated)})"
+        note = (f"Average daily revenue × margin × {hours:,.0f} h / 24; window {start.label()} → {end.label()}"
+                f"{window_note(inc)}")
         subtitle(ax, f"Cash scheme: compensation per merchant ({cash.currency})", note)
         ids = list(cash.sources)
         if len(traffic):

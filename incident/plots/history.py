@@ -1,9 +1,17 @@
-"""Figures of incident durations across many incidents (see `incident.history`).
+"""Figures of incident histories (see `incident.analysis.history`).
 
-Durations span minutes to days, so both figures use a log-scale x axis: on a
+Durations span minutes to days, so the figures use log-scale time axes: on a
 linear one the long tail squeezes every typical incident into the first bar.
+Tick labels are plain durations ("10 min", "1 h", "1 d"), not powers of ten.
 Each function draws on `ax` (or a new Axes), returns it, and leaves
-matplotlib's global settings alone.
+matplotlib's global settings alone:
+
+- `plot_stage_ecdf`: the distribution of each stage (ttd, tti, ttm, ttr);
+- `plot_group_comparison`: one stage across groups, sorted by median, with
+  the median's bootstrap CI and n in each label;
+- `plot_quarterly_trend`: per quarter, the median with its CI band over bars
+  counting the incidents;
+- `plot_duration_ecdf`, `plot_duration_histogram`: the older hour-based figures.
 """
 
 from __future__ import annotations
@@ -11,7 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from incident.analysis.history import ecdf
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from incident.analysis.history import STAGES, MIN_N_FOR_CI, group_key, median_ci, quarterly_trend, ecdf
+from incident.io.history_schema import STAGE_NAMES
 from incident.plots.style import COLOURS, axes_for, house_style
 
 ONE_SECOND = 1 / 3600  # a log axis cannot show zero: shorter durations are drawn at one second
@@ -40,6 +51,7 @@ def _draw_ecdf(table: pd.DataFrame, ax, column: str, by: str | None):
         ax.plot([median], [0.5], "o", color=line.get_color(), ms=4)
     ax.axhline(0.5, color=COLOURS["grey"], lw=0.6, ls=":")
     ax.set_xscale("log")
+    duration_axis(ax.xaxis, per_minute=1 / 60)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(_LABELS.get(column, column) + " (log scale)")
     ax.set_ylabel("share of incidents at or below")
@@ -67,8 +79,163 @@ def _draw_histogram(table: pd.DataFrame, ax, column: str, bins: int):
         ax.axvline(mean, color=COLOURS["blue"], lw=1.5, ls="--", label=f"mean {mean:,.2f} h (pulled by the tail)")
         ax.legend(fontsize=8, frameon=False)
     ax.set_xscale("log")
+    duration_axis(ax.xaxis, per_minute=1 / 60)
     ax.set_xlabel(_LABELS.get(column, column) + " (log scale)")
     ax.set_ylabel("incidents")
     ax.set_title("Distribution of incident durations")
     return ax
 
+
+
+# -- stages: distributions, groups, trends ------------------------------------------
+SHORTEST = 0.1  # minutes: a log axis cannot show 0, so zero durations are drawn at 6 s
+_STEPS = [(1440, "d"), (60, "h"), (1, "min")]
+_STAGE_COLOURS = {"ttd": COLOURS["sky"], "tti": COLOURS["orange"], "ttm": COLOURS["green"],
+                  "ttr": COLOURS["vermillion"]}
+
+
+def format_duration(minutes: float) -> str:
+    """'30 s', '10 min', '1 h', '1.5 h', '2 d' for a number of minutes."""
+    if not np.isfinite(minutes) or minutes <= 0:
+        return ""
+    for size, unit in _STEPS:
+        if minutes >= size:
+            return f"{minutes / size:,.3g} {unit}"
+    return f"{minutes * 60:.3g} s"
+
+
+def duration_axis(axis, per_minute: float = 1.0) -> None:
+    """Plain duration tick labels on a log axis whose values are minutes (× `per_minute`).
+
+    Major ticks at 1, 10 min, 1 h, 6 h, 1 d, 1 week... where they fall; no minor labels.
+    """
+    axis.set_major_locator(_FixedLog(_COARSE * per_minute, _FINE * per_minute))
+    axis.set_major_formatter(FuncFormatter(lambda x, _: format_duration(x / per_minute)))
+    axis.set_minor_locator(LogLocator(subs="auto"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+_COARSE = np.array([0.1, 1, 10, 60, 360, 1440, 10080, 43200, 525600], dtype=float)  # 6 s … 1 year
+_FINE = np.array([0.1, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 240, 360, 720, 1440, 2880, 4320, 10080, 20160,
+                  43200, 129600, 525600], dtype=float)
+
+
+class _FixedLog(LogLocator):
+    """Round durations as ticks: the coarse set on a wide view, the fine one on a narrow view."""
+
+    def __init__(self, coarse, fine):
+        super().__init__()
+        self._coarse, self._fine = np.asarray(coarse), np.asarray(fine)
+
+    def tick_values(self, vmin, vmax):
+        lo, hi = sorted((vmin, vmax))
+        for values in (self._coarse, self._fine):
+            inside = values[(values >= lo) & (values <= hi)]
+            if len(inside) >= 3:
+                return inside
+        return inside if len(inside) else super().tick_values(vmin, vmax)
+
+
+def plot_stage_ecdf(table: pd.DataFrame, stages=STAGES, ax=None):
+    """Empirical CDF of each stage's known durations (minutes, log axis); dots mark the medians."""
+    with house_style():
+        ax = axes_for(ax, (8, 4.5))
+        drawn = 0
+        for stage in stages:
+            values = table[stage].dropna()
+            if values.empty:
+                continue
+            curve = ecdf(values)
+            colour = _STAGE_COLOURS.get(stage)
+            ax.step(curve["hours"].clip(lower=SHORTEST), curve["share"], where="post", color=colour,
+                    label=f"{STAGE_NAMES.get(stage, stage)} (n={len(values):,} of {len(table):,})")
+            ax.plot([max(values.median(), SHORTEST)], [0.5], "o", color=colour, ms=4)
+            drawn += 1
+        ax.axhline(0.5, color=COLOURS["grey"], lw=0.6, ls=":")
+        ax.set_xscale("log")
+        duration_axis(ax.xaxis)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("minutes from the start (log scale; 0 drawn at 6 s)")
+        ax.set_ylabel("share of incidents at or below")
+        ax.set_title("How long each stage takes (dots: medians; only incidents where the stage is known)",
+                     loc="left", fontsize=10)
+        if drawn:
+            ax.legend(fontsize=8, frameon=False, loc="lower right")
+        ax.grid(alpha=0.3, which="major")
+        return ax
+
+
+def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", ax=None, min_n: int = 1):
+    """One stage across the groups of `by`: horizontal boxes sorted by median, with the median's CI.
+
+    Each label gives the group and n (records where the stage is known); the
+    thick line over each box is the median's bootstrap CI (groups with
+    n ≥ MIN_N_FOR_CI). Groups with fewer than `min_n` known values are left out.
+    """
+    rows, key = group_key(table, by)
+    groups = [(name, g[stage].dropna().to_numpy(dtype=float)) for name, g in rows.groupby(key.to_numpy())]
+    groups = [(name, v) for name, v in groups if len(v) >= max(min_n, 1)]
+    groups.sort(key=lambda item: np.median(item[1]), reverse=True)  # longest median at the bottom
+    with house_style():
+        ax = axes_for(ax, (8, 1.2 + 0.38 * max(len(groups), 1)))
+        if groups:
+            data = [np.clip(v, SHORTEST, None) for _, v in groups]
+            ax.boxplot(data, orientation="horizontal", widths=0.55, showfliers=True, patch_artist=True,
+                       boxprops={"facecolor": "#E8E8E8", "edgecolor": COLOURS["grey"]},
+                       medianprops={"color": COLOURS["vermillion"], "lw": 1.5},
+                       whiskerprops={"color": COLOURS["grey"]}, capprops={"color": COLOURS["grey"]},
+                       flierprops={"marker": ".", "markersize": 3, "markeredgecolor": COLOURS["grey"]})
+            for y, (_, values) in enumerate(groups, start=1):
+                if len(values) >= MIN_N_FOR_CI:
+                    low, high = median_ci(values)
+                    ax.plot([max(low, SHORTEST), max(high, SHORTEST)], [y, y], color=COLOURS["blue"], lw=4,
+                            alpha=0.7, solid_capstyle="butt", zorder=3)
+            ax.set_yticks(range(1, len(groups) + 1),
+                          [f"{name} (n={len(v):,})" for name, v in groups], fontsize=8)
+            ax.set_xscale("log")
+            duration_axis(ax.xaxis)
+        ax.set_xlabel(f"{STAGE_NAMES.get(stage, stage)}, minutes (log scale)")
+        ax.set_title(f"{STAGE_NAMES.get(stage, stage).capitalize()} by {by}, sorted by median "
+                     f"(red: median; blue: its 95% CI where n ≥ {MIN_N_FOR_CI})", loc="left", fontsize=10)
+        ax.grid(alpha=0.3, axis="x", which="major")
+        return ax
+
+
+def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", ax=None):
+    """Per quarter: bars counting the incidents, and the median of `stage` with its CI band (log axis).
+
+    The median is drawn where the quarter has a known value, the band where
+    n ≥ MIN_N_FOR_CI (see `quarterly_trend`).
+    """
+    trend = quarterly_trend(table, stage)
+    trend = trend[trend["quarter"] != "(unknown)"].reset_index(drop=True)
+    with house_style():
+        ax = axes_for(ax, (10, 4.5))
+        x = np.arange(len(trend))
+        counts = ax.twinx()
+        counts.bar(x, trend["records"], color="#D9D9D9", width=0.8, label="incidents")
+        counts.set_ylabel("incidents per quarter", color=COLOURS["faint"])
+        counts.tick_params(axis="y", labelsize=8, colors=COLOURS["faint"])
+        counts.spines["right"].set_visible(True)
+        counts.set_ylim(0, max(1, trend["records"].max()) * 3)  # bars in the lower third, under the line
+        ax.set_zorder(counts.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        has_median = trend["n"] > 0
+        if has_median.any():
+            band = trend["median_ci_low"].notna()
+            ax.fill_between(x[band], trend.loc[band, "median_ci_low"].clip(lower=SHORTEST),
+                            trend.loc[band, "median_ci_high"].clip(lower=SHORTEST), color=COLOURS["vermillion"],
+                            alpha=0.2, lw=0, label=f"95% CI of the median (n ≥ {MIN_N_FOR_CI})")
+            ax.plot(x, trend["median"].clip(lower=SHORTEST), "o-",  # NaN (no known value) breaks the line
+                    color=COLOURS["vermillion"], ms=3, lw=1.5, label="median")
+            ax.set_yscale("log")
+            duration_axis(ax.yaxis)
+            ax.legend(fontsize=8, frameon=False, loc="upper left")
+        step = max(1, int(np.ceil(len(trend) / 12)))
+        ax.set_xticks(x[::step], trend["quarter"].iloc[::step], fontsize=8)
+        ax.set_xlim(-0.6, len(trend) - 0.4)
+        ax.set_ylabel(f"{STAGE_NAMES.get(stage, stage)}, minutes (log scale)")
+        ax.set_title(f"{STAGE_NAMES.get(stage, stage).capitalize()} per quarter: median and its CI "
+                     f"(grey bars: incidents)", loc="left", fontsize=10)
+        ax.grid(alpha=0.3, axis="y", which="major")
+        return ax

@@ -18,6 +18,7 @@ from typing import Iterable
 
 import matplotlib as mpl
 from matplotlib import font_manager
+from matplotlib.axis import XTick, YTick
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
@@ -152,6 +153,39 @@ def house_axes(ax) -> None:
             spine.set_visible(False)
     for text in ax.findobj(Text):
         text.set_fontfamily(family)
+    literal_text(ax)
+
+
+def literal_text(ax) -> None:
+    """Draw every text of `ax` as written: `$5 and $6` is money, not mathtext.
+
+    The style sheet's `text.parse_math: False` reaches only text made inside
+    `house_style()`. Tick labels are made later, when the figure is drawn
+    (often after the block, with the user's rcParams), and an Axes made
+    outside the block carries its title and first ticks from then. So every
+    text of the Axes is set here, and the Axes' x and y axes make their
+    future ticks with literal labels. The user's other Axes are left alone.
+    """
+    for text in ax.findobj(Text):
+        text.set_parse_math(False)
+    for axis in (ax.xaxis, ax.yaxis):
+        base = getattr(axis, "_tick_class", None)  # matplotlib >= 3.7 makes ticks from this class
+        if base is not None and base in _LITERAL_TICKS:
+            axis._tick_class = _LITERAL_TICKS[base]
+
+
+def _literal_tick(base):
+    class LiteralTick(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.label1.set_parse_math(False)
+            self.label2.set_parse_math(False)
+
+    LiteralTick.__name__ = f"Literal{base.__name__}"
+    return LiteralTick
+
+
+_LITERAL_TICKS = {base: _literal_tick(base) for base in (XTick, YTick)}
 
 
 def subtitle(ax, title: str, text: str | None = None) -> None:

@@ -10,9 +10,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.transforms import ScaledTranslation
 
-from incident.analysis.costs import stated_window_claim
 from incident.core.model import Incident
-from incident.analysis.timeline import compensated_window, format_hours, milestone_table, phase_table
+from incident.analysis.timeline import compensated_window, format_hours, milestone_table, phase_table, window_note
 from incident.plots.style import COLOURS, IMPACT_COLOURS, axes_for, house_style, renderable, source_line
 
 BAR = 0.56  # height of a phase band, in rows
@@ -26,11 +25,15 @@ def plot_timeline(inc: Incident, ax=None):
     """Phases as bands and milestones as labelled markers, in the incident's time zone.
 
     A band is solid where the phase surely runs and hatched where a bound is
-    known only to the day. Milestones known only to the day are day-wide
-    spans; approximate times get a hollow marker and '~'. Labels are stacked
-    in lanes so that none overlaps another.
+    known only to the day; a planned phase is an outline, and a span no
+    source reports is a grey hatched band. Milestones known only to the day
+    are day-wide spans; approximate times get a hollow marker and '~';
+    planned or estimated ones a hollow diamond, a dashed guide and their
+    status in the label. Labels are stacked in lanes so that none overlaps
+    another. The time axis scales with the span: minutes for an outage of
+    an hour, hours for a day, days for weeks, the first day always named.
     """
-    phases = phase_table(inc)
+    phases = phase_table(inc, gaps=True)
     milestones = milestone_table(inc)
     if phases.empty and milestones.empty:
         raise ValueError(f"incident {inc.id!r} has no phases and no milestones to draw")
@@ -39,20 +42,27 @@ def plot_timeline(inc: Incident, ax=None):
         ax = axes_for(ax, (11, 5))
         ticks: dict[float, str] = {}
         ids: set[str] = set()
+        by_id = {p.id or p.name: p for p in inc.phases}
         for i, row in phases.iterrows():
             _draw_phase(ax, row, -i)
             ticks[-i] = textwrap.fill(renderable(row["phase"]), 20)
-            ids.update(inc.phases[i].sources)
+            phase = by_id.get(row["id"] if isinstance(row["id"], str) else row["phase"])
+            if phase is not None:
+                ids.update(phase.sources)
         bottom = -len(phases) + 0.5
         window = _draw_compensated_window(ax, inc, -len(phases))
         if window is not None:
             bottom -= 1
-        items = [_draw_milestone(ax, m) for _, m in milestones.iterrows()]
+        near = _near(phases, milestones)
+        lo, hi = _time_bounds(phases, milestones[near], _max_ticks(ax))
+        near |= (milestones["time"] >= lo) & (milestones["time_latest"] <= hi)  # inside the axis after all
+        items = [_draw_milestone(ax, m) if inside else _draw_far_milestone(ax, m, lo, hi)
+                 for inside, (_, m) in zip(near, milestones.iterrows())]
         for m in inc.milestones:
             ids.update(m.sources)
-        ax.set_xlim(*_time_bounds(phases, milestones))
+        ax.set_xlim(_num(lo), _num(hi))
         ax.set_ylim(bottom, 1.6)
-        _format_time_axis(ax, inc, milestones)
+        _format_time_axis(ax, inc, lo, hi)
         ax.set_yticks([*ticks, 1], [*ticks.values(), "Milestones"], fontsize=8, linespacing=1.0)
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
@@ -75,10 +85,26 @@ def plot_timeline(inc: Incident, ax=None):
 
 # -- phases -----------------------------------------------------------------------
 def _draw_phase(ax, row, y: float) -> None:
-    """A solid band where the phase surely runs, hatched where its bounds are uncertain."""
+    """A solid band where the phase surely runs, hatched where its bounds are uncertain.
+
+    A span no source reports is a grey hatched band; a planned phase an outline.
+    """
     colour = IMPACT_COLOURS.get(row["impact"], COLOURS["grey"])
     key = row["id"] if isinstance(row["id"], str) else row["phase"]
     start, start_latest, end, end_latest = (_num(row[c]) for c in ("start", "start_latest", "end", "end_latest"))
+    label = format_hours(row["hours_min"], row["hours_max"])
+    if row["status"] == "unreported":
+        ax.add_patch(Rectangle((start, y - BAR / 2), end_latest - start, BAR, facecolor="white", edgecolor=COLOURS["grey"],
+                               hatch="xx", linewidth=0.8, gid=f"gap:{row['start']:%Y%m%dT%H%M}"))
+        ax.annotate(f"{label}: no source reports it", xy=(end_latest, y), xytext=(4, 0), textcoords="offset points",
+                    va="center", ha="left", fontsize=8, color=COLOURS["faint"], style="italic")
+        return
+    if row["status"] in ("planned", "estimate"):
+        ax.add_patch(Rectangle((start, y - BAR / 2), end_latest - start, BAR, facecolor=(*_rgb(colour), 0.15),
+                               edgecolor=colour, linestyle="--", linewidth=1.2, gid=f"phase:{key}"))
+        ax.annotate(f"{label} ({row['status']})", xy=(end_latest, y), xytext=(4, 0), textcoords="offset points",
+                    va="center", ha="left", fontsize=8, color=COLOURS["ink"])
+        return
     if end > start_latest:
         uncertain = [(start, start_latest), (end, end_latest)]
         ax.add_patch(Rectangle((start_latest, y - BAR / 2), end - start_latest, BAR, facecolor=colour,
@@ -89,7 +115,7 @@ def _draw_phase(ax, row, y: float) -> None:
         if hi > lo:
             ax.add_patch(Rectangle((lo, y - BAR / 2), hi - lo, BAR, facecolor=(*_rgb(colour), UNCERTAIN_ALPHA),
                                    edgecolor=colour, hatch="////", linewidth=0, gid=f"phase:{key}:uncertain"))
-    ax.annotate(format_hours(row["hours_min"], row["hours_max"]), xy=(end_latest, y), xytext=(4, 0),
+    ax.annotate(label, xy=(end_latest, y), xytext=(4, 0),
                 textcoords="offset points", va="center", ha="left", fontsize=8, color=COLOURS["ink"])
 
 
@@ -97,6 +123,8 @@ def _draw_phase(ax, row, y: float) -> None:
 def _milestone_label(m) -> str:
     """A short label: the title up to its first ';', after the time when it is known."""
     short = renderable(m["title"].split(";")[0].strip())
+    if m["status"] != "happened" and not short.lower().startswith(m["status"][:7]):
+        short += f" ({m['status']})"
     mark = "~" if m["approximate"] else ""
     if m["precision"] == "day":
         return f"{mark}{short}"
@@ -108,18 +136,52 @@ def _draw_milestone(ax, m) -> dict:
     lo, hi = _num(m["time"]), _num(m["time_latest"])
     gid = f"milestone:{m['id']}"
     colour = COLOURS["ink"]
+    happened = m["status"] == "happened"
     if m["precision"] in EXACT:
-        face = "white" if m["approximate"] else colour
-        (artist,) = ax.plot([lo], [1], ls="none", marker="o", ms=6, mfc=face, mec=colour, mew=1.2, gid=gid, zorder=4)
-        guide = ax.plot([lo, lo], [1, 0], color=COLOURS["grey"], lw=0.6, ls=":", zorder=1)[0]
+        face = "white" if (m["approximate"] or not happened) else colour
+        marker = "o" if happened else "D"
+        (artist,) = ax.plot([lo], [1], ls="none", marker=marker, ms=6, mfc=face, mec=colour, mew=1.2, gid=gid,
+                            zorder=4)
+        guide = ax.plot([lo, lo], [1, 0], color=COLOURS["grey"], lw=0.8 if happened else 1.0,
+                        ls=":" if happened else "--", zorder=1)[0]
     else:
-        artist = Rectangle((lo, 1 - SPAN / 2), hi - lo, SPAN, facecolor=(*_rgb(colour), 0.25), edgecolor=colour,
-                           linewidth=0.8, linestyle="--" if m["approximate"] else "-", gid=gid, zorder=3)
+        artist = Rectangle((lo, 1 - SPAN / 2), hi - lo, SPAN, facecolor=(*_rgb(colour), 0.25 if happened else 0.0),
+                           edgecolor=colour, linewidth=0.8,
+                           linestyle="--" if (m["approximate"] or not happened) else "-", gid=gid, zorder=3)
         ax.add_patch(artist)
         guide = None
     label = ax.annotate(_milestone_label(m), xy=(hi, 1), xytext=(4, 0), textcoords="offset points", ha="left",
                         va="center", fontsize=8, color=COLOURS["ink"], gid=f"milestone-label:{m['id']}")
     return {"lo": lo, "hi": hi, "artist": artist, "label": label, "guide": guide}
+
+
+FAR = 1.0  # a milestone further from the incident than this many times its length is drawn at the edge
+
+
+def _near(phases: pd.DataFrame, milestones: pd.DataFrame) -> pd.Series:
+    """Which milestones the time axis shows in place; the others (a postmortem weeks later, a
+    deployment months before) would squeeze the incident into a sliver, so they sit at the edge."""
+    core = milestones["kind"].isin(["trigger", "impact", "detection", "diagnosis", "mitigation", "recovery"])
+    times = pd.concat([phases["start"], phases["end_latest"], milestones.loc[core, "time"],
+                       milestones.loc[core, "time_latest"]]).dropna()
+    if times.empty:
+        return pd.Series(True, index=milestones.index)
+    first, last = times.min(), times.max()
+    reach = max(last - first, pd.Timedelta(hours=1)) * FAR
+    return (milestones["time_latest"] >= first - reach) & (milestones["time"] <= last + reach)
+
+
+def _draw_far_milestone(ax, m, lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
+    """A milestone far outside the incident: an arrowhead at the edge, its full date in the label."""
+    before = m["time"] < lo
+    x = _num(lo) if before else _num(hi)
+    (artist,) = ax.plot([x], [1], ls="none", marker="<" if before else ">", ms=7, mfc="white", mec=COLOURS["ink"],
+                        mew=1.2, gid=f"milestone:{m['id']}", zorder=4, clip_on=False)
+    text = f"{m['when']}: {renderable(m['title'].split(';')[0].strip())}"
+    label = ax.annotate(text, xy=(x, 1), xytext=(4 if before else -4, 0), textcoords="offset points",
+                        ha="left" if before else "right", va="center", fontsize=8, color=COLOURS["faint"],
+                        gid=f"milestone-label:{m['id']}")
+    return {"lo": x, "hi": x, "artist": artist, "label": label, "guide": None, "fixed_side": "right" if before else "left"}
 
 
 def _stack_labels(ax, items: list[dict], bottom: float) -> int:
@@ -140,8 +202,14 @@ def _stack_labels(ax, items: list[dict], bottom: float) -> int:
     for item in sorted(items, key=lambda i: (i["lo"], i["hi"])):
         width = item["label"].get_window_extent().width
         lo, hi = (ax.transData.transform((x, 0))[0] for x in (item["lo"], item["hi"]))
+        room = {"right": x1 - hi - pad, "left": lo - pad - x0}
+        if "fixed_side" in item:  # at an edge, its label can only go inwards
+            room = {side: room[side] for side in (item["fixed_side"],)}
+        if width > max(room.values()):  # fits on neither side of a narrow Axes: shorten it to the wider side
+            width = _shorten(item["label"], max(room.values()))
         sides = [("right", lo, hi + pad + width), ("left", lo - pad - width, hi)]
-        sides = [s for s in sides if s[1] >= x0 and s[2] <= x1] or sides[:1]
+        sides = [s for s in sides if s[0] in room]
+        sides = [s for s in sides if s[1] >= x0 - 0.5 and s[2] <= x1 + 0.5] or sides[:1]
         choice = None
         for j in range(len(lanes) + 1):
             lane = lanes[j] if j < len(lanes) else []
@@ -151,12 +219,22 @@ def _stack_labels(ax, items: list[dict], bottom: float) -> int:
         if j == len(lanes):
             lanes.append([])
         lanes[j].append(choice[1:])
-        if choice[0] == "left":
+        if choice[0] == "left" and "fixed_side" not in item:
             item["label"].xy = (item["lo"], 1)
             item["label"].xyann = (-4, 0)
             item["label"].set_horizontalalignment("right")
         _move(item, 1 + j * LANE, bottom)
     return len(lanes)
+
+
+def _shorten(label, room: float) -> float:
+    """Cut a label's text with '…' until it is at most `room` pixels wide; return its width."""
+    text = label.get_text()
+    while len(text) > 4 and label.get_window_extent().width > room:
+        text = text[: max(4, int(len(text) * room / label.get_window_extent().width) - 1)].rstrip() + "…"
+        label.set_text(text)
+        text = text[:-1]
+    return label.get_window_extent().width
 
 
 def _move(item: dict, y: float, bottom: float) -> None:
@@ -165,7 +243,8 @@ def _move(item: dict, y: float, bottom: float) -> None:
         artist.set_y(y - SPAN / 2)
     else:
         artist.set_ydata([y])
-        item["guide"].set_ydata([y, bottom])
+        if item["guide"] is not None:
+            item["guide"].set_ydata([y, bottom])
     item["label"].xy = (item["label"].xy[0], y)
 
 
@@ -177,45 +256,86 @@ def _draw_compensated_window(ax, inc: Incident, y: float) -> list[str] | None:
     start, end, hours = compensated_window(inc)
     lo, hi = _num(start.earliest), _num(end.earliest)
     ax.plot([lo, lo, hi, hi], [y + 0.2, y, y, y + 0.2], color=COLOURS["ink"], lw=1, gid="compensated-window")
-    text = f"Compensated window {start.label()} → {end.label()}: {format_hours(hours, hours)} by the calendar"
-    ids = list(inc.compensation.cash.sources)
-    claim = stated_window_claim(inc)
-    if claim is not None and abs(claim.stated - hours) > 1e-9:
-        text += f" ({', '.join(claim.sources)} states {format_hours(claim.stated, claim.stated)})"
-        ids += claim.sources
+    text = (f"Compensated window {start.label()} → {end.label()}: {hours:,.0f} h ({format_hours(hours)}) "
+            f"by the calendar{window_note(inc)}")
+    width = ax.get_position().width * _root(ax.figure).get_figwidth()
+    text = textwrap.fill(text, max(40, int(width * 72 / 8 * 1.6)), break_on_hyphens=False)  # 8-point type: about 1.6 characters a point
     # the label interrupts the bracket's line, on a white ground
     ax.annotate(text, xy=((lo + hi) / 2, y), ha="center", va="center", fontsize=8, color=COLOURS["ink"], zorder=5,
                 gid="compensated-window-label", bbox=dict(boxstyle="square,pad=0.25", facecolor="white", edgecolor="none"))
-    return ids
+    return list(inc.compensation.cash.sources)
 
 
 # -- axes -------------------------------------------------------------------------
-MAX_DAY_TICKS = 21  # up to three weeks, one labelled tick a day
+# Tick steps, finest first: the axis takes the finest that gives at most MAX_TICKS ticks.
+STEPS = [pd.Timedelta(x) for x in ("1min", "2min", "5min", "10min", "15min", "30min", "1h", "2h", "3h", "6h", "12h",
+                                   "1D", "2D", "3D", "7D")]
+MAX_TICKS = 12
 
 
-def _format_time_axis(ax, inc: Incident, milestones: pd.DataFrame) -> None:
+def tick_step(span: pd.Timedelta, max_ticks: int = MAX_TICKS) -> pd.Timedelta | None:
+    """The tick step for a time axis spanning `span` (None: longer than weekly ticks can show)."""
+    return next((step for step in STEPS if span / step <= max_ticks), None)
+
+
+def _max_ticks(ax) -> int:
+    """As many ticks as the Axes' width holds, about one an inch, at most MAX_TICKS."""
+    width = ax.get_position().width * _root(ax.figure).get_figwidth()
+    return max(3, min(MAX_TICKS, int(width / 0.85)))
+
+
+def _format_time_axis(ax, inc: Incident, lo: pd.Timestamp, hi: pd.Timestamp) -> None:
+    """Ticks that scale with the span, each day named at its first tick, the start day always."""
     tz = inc.tz
-    span = (milestones["time_latest"].max() - milestones["time"].min()) if len(milestones) else pd.Timedelta(0)
-    if span <= pd.Timedelta(days=MAX_DAY_TICKS):
-        ax.xaxis.set_major_locator(mdates.DayLocator(tz=tz))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%d %b", tz=tz))
-        ax.xaxis.set_minor_locator(mdates.HourLocator(byhour=[6, 12, 18], tz=tz))
-    else:  # a long incident (or a typo in a year): a tick a day would be thousands
+    step = tick_step(hi - lo, _max_ticks(ax))
+    if step is None:  # months or years (or a typo in a year): matplotlib's concise dates
         locator = mdates.AutoDateLocator(tz=tz)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
+    else:
+        minutes = int(step / pd.Timedelta("1min"))
+        if minutes < 60:
+            locator = mdates.MinuteLocator(byminute=range(0, 60, minutes), tz=tz)
+        elif minutes < 24 * 60:
+            locator = mdates.HourLocator(byhour=range(0, 24, minutes // 60), tz=tz)
+        elif minutes < 7 * 24 * 60:
+            locator = mdates.DayLocator(interval=minutes // (24 * 60), tz=tz)
+        else:
+            locator = mdates.WeekdayLocator(byweekday=mdates.MO, tz=tz)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(DayAwareFormatter(tz, with_time=step < pd.Timedelta("1D")))
     ax.grid(axis="x", which="major")
-    offset = ""
-    if len(milestones):
-        z = milestones["time"].iloc[0].strftime("%z")
-        offset = f", UTC{z[:3]}:{z[3:]}"
-    ax.set_xlabel(f"Local time ({inc.timezone}{offset})")
+    z = lo.tz_convert(tz).strftime("%z")
+    ax.set_xlabel(f"Local time ({inc.timezone}, UTC{z[:3]}:{z[3:]})")
+
+
+class DayAwareFormatter(mdates.DateFormatter):
+    """'19:00' under each tick, and the day ('Sun 23 Feb 2020') under the first tick of each day."""
+
+    def __init__(self, tz, with_time: bool = True):
+        super().__init__("%H:%M" if with_time else "%a %d %b", tz=tz)
+        self.with_time = with_time
+
+    def format_ticks(self, values):
+        times = [mdates.num2date(x, tz=self.tz) for x in values]
+        out, previous = [], None
+        for k, t in enumerate(times):
+            day = t.date()
+            if not self.with_time:
+                text = t.strftime("%a\n%d %b") if previous is not None and day.year == previous.year else t.strftime("%a\n%d %b %Y")
+            elif day != previous and not (k + 1 < len(times) and times[k + 1].date() != day):
+                text = t.strftime("%H:%M\n%a %d %b %Y")  # the first tick of a day (unless the next tick starts another)
+            else:
+                text = t.strftime("%H:%M")
+            out.append(text)
+            previous = day
+        return out
 
 
 def _legend(ax, phases: pd.DataFrame, milestones: pd.DataFrame) -> None:
     handles = [
         Patch(facecolor=IMPACT_COLOURS.get(i, COLOURS["grey"]), label=i.replace("_", " ").capitalize())
-        for i in dict.fromkeys(phases["impact"])
+        for i in dict.fromkeys(phases.loc[phases["status"] != "unreported", "impact"])
     ]
     grey = COLOURS["ink"]
     if (phases["start"] != phases["start_latest"]).any() or (phases["end"] != phases["end_latest"]).any():
@@ -228,9 +348,15 @@ def _legend(ax, phases: pd.DataFrame, milestones: pd.DataFrame) -> None:
         handles.append(Line2D([], [], ls="none", marker="o", mfc="white", mec=grey, label="~ About that time"))
     if (~precise).any():
         handles.append(Patch(facecolor=(*_rgb(grey), 0.25), edgecolor=grey, label="Date only (the whole day)"))
+    if (milestones["status"] != "happened").any() or phases["status"].isin(["planned", "estimate"]).any():
+        handles.append(Line2D([], [], ls="--", marker="D", mfc="white", mec=grey, color=grey,
+                              label="Planned or estimated"))
+    if (phases["status"] == "unreported").any():
+        handles.append(Patch(facecolor="white", edgecolor=COLOURS["grey"], hatch="xx", label="No source reports this span"))
     # under the time axis (see `_legend_below`): the Axes keeps its width, so the labels need fewer lanes
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=(len(handles) + 1) // 2,
-              fontsize=8, borderaxespad=0.3)
+    width = ax.get_position().width * _root(ax.figure).get_figwidth()  # inches the Axes may take
+    ncol = max(2, min((len(handles) + 1) // 2, int(width // 2.4)))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=ncol, fontsize=8, borderaxespad=0.3)
 
 
 def _legend_below(ax) -> None:
@@ -240,12 +366,14 @@ def _legend_below(ax) -> None:
     ax.get_legend().set_bbox_to_anchor((0.5, 0), transform=ax.transAxes + ScaledTranslation(0, -depth, root.dpi_scale_trans))
 
 
-def _time_bounds(phases: pd.DataFrame, milestones: pd.DataFrame) -> tuple[float, float]:
-    """From a few hours before the first time to a few hours after the last, on 6-hour marks."""
-    times = pd.concat([phases["start"], phases["end_latest"], milestones["time"], milestones["time_latest"]])
-    lo = (times.min() - pd.Timedelta(hours=3)).floor("6h")
-    hi = (times.max() + pd.Timedelta(hours=3)).ceil("6h")
-    return _num(lo), _num(hi)
+def _time_bounds(phases: pd.DataFrame, milestones: pd.DataFrame, max_ticks: int = MAX_TICKS):
+    """The drawn span: every time with a margin, widened to whole tick steps."""
+    times = pd.concat([phases["start"], phases["end_latest"], milestones["time"], milestones["time_latest"]]).dropna()
+    first, last = times.min(), times.max()
+    span = max(last - first, pd.Timedelta(minutes=10))
+    margin = span * 0.04
+    step = tick_step(span + 2 * margin, max_ticks) or pd.Timedelta("1D")
+    return (first - margin).floor(step), (last + margin).ceil(step)
 
 
 def _num(t) -> float:

@@ -6,28 +6,36 @@ import math
 
 from incident.analysis.claims import check_claims
 from incident.analysis.costs import provision_table
+from incident.analysis.timeline import (
+    compensated_window, durations, format_hours, milestone_table, phase_table, status_of, window_note,
+)
 from incident.core.model import Incident
-from incident.analysis.timeline import compensated_window, durations, format_hours, phase_table
 
 
 def summary(inc: Incident, market: bool = True) -> dict:
-    """Key figures: phases, durations, compensated window, provision, claims."""
+    """Key figures: milestones, phases (and spans no source reports), durations, window, provision, claims."""
     out: dict = {"id": inc.id, "title": inc.title, "timezone": inc.timezone}
     if inc.compensation and inc.compensation.cash:
+        cash = inc.compensation.cash
         start, end, hours = compensated_window(inc)
-        out["compensated_window"] = {"start": start.iso(), "end": end.iso()}
+        out["compensated_window"] = {"start": start.iso(), "end": end.iso(), "end_status": status_of(inc, cash.window_end)}
         out["compensated_hours"] = hours
+    out["milestones"] = [
+        {"id": r.id, "at": inc.when(r.id).iso(), "kind": r.kind, "status": r.status, "title": r.title}
+        for r in milestone_table(inc).itertuples()
+    ]
     out["phases"] = [
         {
             "name": r.phase,
             "impact": r.impact,
-            "start": inc.when(p.start).iso(),
-            "end": inc.when(p.end).iso(),
+            "status": r.status,
+            "start": _iso(inc, r.id, "start") if isinstance(r.id, str) else r.start.isoformat(timespec="minutes"),
+            "end": _iso(inc, r.id, "end") if isinstance(r.id, str) else r.end.isoformat(timespec="minutes"),
             "hours": r.hours,
             "hours_min": r.hours_min,
             "hours_max": r.hours_max,
         }
-        for p, r in zip(inc.phases, phase_table(inc).itertuples())
+        for r in phase_table(inc, gaps=True).itertuples()
     ]
     out["durations"] = {
         r.metric: {"from": r._2, "to": r.to, "hours_min": r.hours_min, "hours_max": r.hours_max}
@@ -68,11 +76,14 @@ def summary_text(inc: Incident) -> str:
     lines = [f"{inc.title} ({inc.id}), times in {inc.timezone}"]
     if "compensated_hours" in data:
         w = data["compensated_window"]
-        lines.append(f"compensated window: {w['start']} → {w['end']} = {data['compensated_hours']:g} hours")
+        lines.append(f"compensated window: {w['start']} → {w['end']} = {data['compensated_hours']:g} hours"
+                     f"{window_note(inc)}")
     if data["phases"]:
         lines.append("phases:")
         for p in data["phases"]:
-            lines.append(f"  {p['name']}: {p['start']} → {p['end']}, {format_hours(p['hours_min'], p['hours_max'])}")
+            status = {"happened": "", "unreported": " (no source reports this span)"}.get(p["status"], f" ({p['status']})")
+            name = "—" if p["status"] == "unreported" else p["name"]
+            lines.append(f"  {name}: {p['start']} → {p['end']}, {format_hours(p['hours_min'], p['hours_max'])}{status}")
     for metric, d in data["durations"].items():
         lines.append(f"{metric.replace('_', ' ')}: {format_hours(d['hours_min'], d['hours_max'])} ({d['from']} → {d['to']})")
     if "provision" in data:
@@ -87,6 +98,11 @@ def summary_text(inc: Incident) -> str:
         cars = ", ".join(f"[{w}] {v:+.1%} (t {m['t'][w]:.2f})" for w, v in m["car"].items())
         lines.append(f"market: {m['ticker']} vs {m['benchmark']}, {m['model']} model, day 0 {m['event_day']}; CAR {cars}")
     return "\n".join(lines)
+
+
+def _iso(inc: Incident, phase_id: str, bound: str) -> str:
+    phase = next(p for p in inc.phases if p.id == phase_id)
+    return inc.when(getattr(phase, bound)).iso()
 
 
 def _num(x):

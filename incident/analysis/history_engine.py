@@ -1,0 +1,270 @@
+"""The history statistics on two engines: pandas in memory, or DuckDB over Parquet files.
+
+    history_summary(table_or_paths, by="provider")                        # pandas
+    history_summary("history.parquet", by="provider", engine="duckdb")    # DuckDB
+
+One signature, one result (the dict of `incident.analysis.history.history_summary`).
+The pandas engine holds the whole table in memory: fine up to a few million
+incidents (docs/history.md gives the measured limits). The DuckDB engine runs
+SQL over Parquet files: it reads only the columns a statistic needs, row group
+by row group, within `MEMORY_LIMIT`, spilling to a temporary folder when it
+must, so a history larger than memory is summarised on one machine.
+
+What each engine computes is the same statistic, defined once in
+`incident.analysis.history`: N, n known, mean, std (sample), median and p90
+(linear interpolation: DuckDB's `quantile_cont` is numpy's and pandas'
+default), shares within the targets, groups keyed as `group_key` keys them.
+They agree within float rounding (tests/test_history_engine.py, on the real data).
+
+The median's confidence interval: the bootstrap needs the values in memory,
+so it is pandas-only. The DuckDB engine gives the distribution-free
+order-statistic interval (`median_rank_ci`): two quantiles per group at ranks
+set by the binomial law, which pandas computes too with `method="rank"`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from incident.core.errors import IncidentError
+from incident.io.history_parquet import check_parquet, import_report_of, is_parquet, read_history
+from incident.io.history_schema import STAGES, combine
+from incident.analysis.history import (
+    BY_CHOICES, LEVEL, MIN_N_FOR_CI, NO_COMPONENT, TARGETS, UNKNOWN_GROUP, history_summary as pandas_summary,
+    history_table, median_rank_interval, rank_fractions, summary_data,
+)
+
+__all__ = ["ENGINES", "history_summary", "load_history", "columns_for", "connect", "sql_stage_stats",
+           "sql_within_targets", "sql_group_stats"]
+
+ENGINES = ("pandas", "duckdb")
+MEMORY_LIMIT = "2GB"  # DuckDB's own cap: beyond it, it spills to disk or fails cleanly, never the machine
+THREADS = 2
+
+_KEY_COLUMNS = {"component": ["components"], "quarter": ["start"], "root-cause": ["root_cause_l1", "root_cause_l2"],
+                "root-cause-l1": ["root_cause_l1"]}
+
+
+def history_summary(source, by: str | None = None, engine: str = "pandas", **ci) -> dict:
+    """`incident.analysis.history.history_summary` of `source`, computed by `engine`.
+
+    `source`: a history table (pandas only), or a path or list of paths. The
+    pandas engine reads any format `history_table` reads (of a Parquet file only
+    the columns the statistics need); the DuckDB engine reads Parquet files
+    (`write_history`, or `incident history SOURCE --save FILE.parquet`).
+    `ci` as for `distribution`; the DuckDB engine's CI method is "rank" (the
+    default there), the pandas engine's default "bootstrap".
+    Raises IncidentError for a bad source, ValueError for a bad option.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
+    if by is not None and by not in BY_CHOICES:
+        raise ValueError(f"cannot group by {by!r}; one of {', '.join(BY_CHOICES)}")
+    if engine == "pandas":
+        table = source if isinstance(source, pd.DataFrame) else load_history(source, columns_for(by))
+        return pandas_summary(table, by, **ci)
+    ci.setdefault("method", "rank")
+    if ci["method"] != "rank":
+        raise ValueError("the DuckDB engine gives the rank interval of the median (method='rank'); "
+                         "the bootstrap needs the values in memory: use engine='pandas'")
+    files = parquet_sources(source)
+    level, min_n = ci.get("level", LEVEL), ci.get("min_n_for_ci", MIN_N_FOR_CI)
+    with connect() as con:
+        view(con, files)
+        n = con.execute("SELECT count(*) FROM history").fetchone()[0]
+        stats = sql_stage_stats(con, level=level, min_n_for_ci=min_n)
+        targets = sql_within_targets(con)
+        groups = sql_group_stats(con, by, level=level, min_n_for_ci=min_n) if by else None
+    return summary_data(n, stats, targets, groups, by, _reports(files), ci)
+
+
+def columns_for(by: str | None) -> list[str]:
+    """The columns the statistics (grouped by `by`) read: the stages and the group's key."""
+    return list(STAGES) + (_KEY_COLUMNS.get(by, [by.replace("-", "_")]) if by else [])
+
+
+def load_history(source, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """One history table from a path or a list of paths of any format (of Parquet files only `columns`)."""
+    paths = [source] if isinstance(source, (str, Path)) else list(source)
+    if not paths:
+        raise IncidentError.single("<history>", "no history source given")
+    return combine(read_history(p, columns) if is_parquet(p) else history_table(p) for p in paths)
+
+
+def parquet_sources(source) -> list[str]:
+    """The Parquet files of `source` (a path or paths), each checked; IncidentError otherwise."""
+    if isinstance(source, pd.DataFrame):
+        raise ValueError("the DuckDB engine reads Parquet files: write the table with write_history first")
+    paths = [source] if isinstance(source, (str, Path)) else list(source)
+    if not paths:
+        raise IncidentError.single("<history>", "no history source given")
+    files = []
+    for path in paths:
+        if not is_parquet(path):
+            raise IncidentError.single(str(path), "the DuckDB engine reads Parquet history files; "
+                                                  "save one with `incident history SOURCE --save FILE.parquet`")
+        files.append(check_parquet(path))
+    return files
+
+
+def _reports(files: list[str]) -> dict[str, int]:
+    import pyarrow.parquet as pq
+
+    parts = []
+    for f in files:
+        part = pd.DataFrame()
+        part.attrs["import_report"] = import_report_of(pq.read_schema(f))
+        parts.append(part)
+    return combine(parts).attrs["import_report"]
+
+
+# -- DuckDB ----------------------------------------------------------------------
+class connect:
+    """A DuckDB connection capped at `memory_limit` and `threads`, spilling to a temporary folder
+    that is removed on exit (DuckDB's default would be a .tmp folder in the working directory)."""
+
+    def __init__(self, memory_limit: str = MEMORY_LIMIT, threads: int = THREADS):
+        self.memory_limit, self.threads = memory_limit, threads
+
+    def __enter__(self):
+        import duckdb
+
+        self._spill = tempfile.TemporaryDirectory(prefix="incident-duckdb-")
+        self.con = duckdb.connect(config={"memory_limit": self.memory_limit, "threads": self.threads,
+                                          "temp_directory": self._spill.name})
+        self.con.execute("SET TimeZone = 'UTC'")  # quarters are UTC calendar quarters, as in pandas
+        return self.con
+
+    def __exit__(self, *exc):
+        self.con.close()
+        self._spill.cleanup()
+
+
+def view(con, files: list[str]) -> None:
+    """The view `history` over the Parquet `files` (their union, by column name)."""
+    con.read_parquet(files, union_by_name=True).create_view("history")
+
+
+def _key_sql(by: str) -> str:
+    """The SQL of `group_key`'s label for `by`, over the view `history` (component: unnested)."""
+    unknown = _text(UNKNOWN_GROUP)
+    if by == "component":
+        return (f"unnest(CASE WHEN components IS NULL OR len(components) = 0 THEN [{_text(NO_COMPONENT)}] "
+                f"ELSE components END)")
+    if by == "quarter":
+        return f"CASE WHEN start IS NULL THEN {unknown} ELSE year(start) || 'Q' || quarter(start) END"
+    if by == "root-cause":
+        expr = "CASE WHEN root_cause_l2 IS NULL THEN root_cause_l1 ELSE root_cause_l1 || ' / ' || root_cause_l2 END"
+    elif by == "root-cause-l1":
+        expr = "root_cause_l1"
+    elif by in BY_CHOICES:
+        expr = f'"{by}"'
+    else:
+        raise ValueError(f"cannot group by {by!r}; one of {', '.join(BY_CHOICES)}")
+    return f"coalesce({expr}, {unknown})"
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_stage_stats(con, stages: Iterable[str] = STAGES, level: float = LEVEL,
+                    min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
+    """`stage_stats` of the view `history` in SQL, the CI by `median_rank_ci`."""
+    groups = _grouped(con, "'all'", stages, level, min_n_for_ci)
+    out = groups.drop(columns="group").set_index("stage")
+    out.insert(2, "share_known", out["n"] / out["N"].where(out["N"] > 0))
+    return out
+
+
+def sql_group_stats(con, by: str, stages: Iterable[str] = STAGES, level: float = LEVEL,
+                    min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
+    """`group_stats` of the view `history` in SQL: one row per (group, stage), groups sorted by name."""
+    return _grouped(con, _key_sql(by), stages, level, min_n_for_ci)
+
+
+def _grouped(con, key: str, stages: Iterable[str], level: float, min_n_for_ci: int) -> pd.DataFrame:
+    # One query per stage: a median holds its group's values in memory, so one
+    # stage at a time bounds that to one column.
+    parts = []
+    for stage in stages:
+        if stage not in STAGES:
+            raise ValueError(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW keyed AS SELECT {key} AS grp, {stage} AS v FROM history")
+        frame = con.execute(
+            "SELECT grp, records, known, mean, std, q[1] AS median, q[2] AS p90 FROM ("
+            "SELECT grp, count(*) AS records, count(v) AS known, avg(v) AS mean, stddev_samp(v) AS std, "
+            "quantile_cont(v, [0.5, 0.9]) AS q FROM keyed GROUP BY grp)").df()
+        frame = frame.rename(columns={"records": "N", "known": "n"})  # SQL names ignore case: N is n
+        ci = _rank_cis(con, frame, level, min_n_for_ci)
+        frame["median_ci_low"] = [ci.get(g, (np.nan, np.nan))[0] for g in frame["grp"]]
+        frame["median_ci_high"] = [ci.get(g, (np.nan, np.nan))[1] for g in frame["grp"]]
+        frame.insert(1, "stage", stage)
+        parts.append(frame.rename(columns={"grp": "group"}))
+    out = pd.concat(parts, ignore_index=True)
+    out["group"] = out["group"].astype(object)
+    out = out.sort_values(["group", "stage"], key=_stage_order, kind="stable", ignore_index=True)
+    out[["N", "n"]] = out[["N", "n"]].astype(int)
+    for col in ("mean", "std", "median", "p90", "median_ci_low", "median_ci_high"):
+        out[col] = out[col].astype(float)
+    return out[["group", "stage", "N", "n", "mean", "std", "median", "p90", "median_ci_low", "median_ci_high"]]
+
+
+def _stage_order(col: pd.Series) -> pd.Series:
+    return col.map({s: i for i, s in enumerate(STAGES)}) if col.name == "stage" else col
+
+
+FILTER_MAX_GROUPS = 8  # up to this many groups, one scan of filtered quantiles; beyond, one sort
+
+
+def _rank_cis(con, frame: pd.DataFrame, level: float, min_n_for_ci: int) -> dict:
+    """Per group with n ≥ min_n_for_ci, the order statistics x₍l₎, x₍u₎ of `median_rank_interval`.
+
+    The ranks depend on each group's n, and a quantile's fraction must be a
+    constant in SQL: for a few groups, one filtered `quantile_cont` per group
+    in one scan; for many (components, quarters), that scan would be repeated
+    per group, so the values are numbered in one sort instead (row_number per
+    group) and the two ranked rows of each group kept.
+    """
+    wanted = [(g, int(n)) for g, n in zip(frame["grp"], frame["n"]) if n >= min_n_for_ci]
+    if not wanted:
+        return {}
+    if len(wanted) <= FILTER_MAX_GROUPS:
+        cols = ", ".join("quantile_cont(v, [{!r}, {!r}]) FILTER (WHERE grp = {})".format(
+            *rank_fractions(n, level), _text(str(g))) for g, n in wanted)
+        row = con.execute(f"SELECT {cols} FROM keyed").fetchone()
+        return {g: (float(r[0]), float(r[1])) for (g, _), r in zip(wanted, row)}
+    ranks = pd.DataFrame([(g, *median_rank_interval(n, level)) for g, n in wanted], columns=["grp", "low", "high"])
+    con.register("ranks", ranks)
+    try:
+        rows = con.execute(
+            "SELECT k.grp, k.v, k.r = ranks.low, k.r = ranks.high FROM ("
+            "SELECT grp, v, row_number() OVER (PARTITION BY grp ORDER BY v) AS r FROM keyed WHERE v IS NOT NULL) k "
+            "JOIN ranks ON k.grp = ranks.grp WHERE k.r = ranks.low OR k.r = ranks.high").fetchall()
+    finally:
+        con.unregister("ranks")
+    out: dict = {g: [np.nan, np.nan] for g, _ in wanted}
+    for g, v, is_low, is_high in rows:
+        if is_low:
+            out[g][0] = float(v)
+        if is_high:
+            out[g][1] = float(v)
+    return {g: tuple(v) for g, v in out.items()}
+
+
+def sql_within_targets(con, targets: dict[str, float] | None = None) -> pd.DataFrame:
+    """`within_targets` of the view `history` in SQL: n known, within (≤), share."""
+    targets = TARGETS if targets is None else targets
+    cols = ", ".join(f"count({s}), count(*) FILTER (WHERE {s} <= {float(t)!r})" for s, t in targets.items())
+    row = con.execute(f"SELECT {cols} FROM history").fetchone()
+    rows = {}
+    for i, (stage, limit) in enumerate(targets.items()):
+        n, within = int(row[2 * i]), int(row[2 * i + 1])
+        rows[stage] = {"target_minutes": float(limit), "n": n, "within": within,
+                       "share": within / n if n else np.nan}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("stage")

@@ -1,0 +1,169 @@
+"""Commands on incident files: validate, summary, schema, new, compare, import."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from incident.core.errors import IncidentError
+
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
+# C0 and C1 control characters (ESC, CSI, OSC...) except tab and newline: a
+# title must not recolour, retitle or rewrite the user's terminal.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def terminal_text(text: str) -> str:
+    """`text` with control characters shown as escapes (\\x1b), for printing to a terminal."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def _print(text: str) -> None:
+    """Print to stdout; control characters escaped when it is a terminal."""
+    print(terminal_text(text) if sys.stdout.isatty() else text)
+
+
+def cmd_validate(args) -> int:
+    """Check every path; report all problems of all of them, then exit 2 if any had one."""
+    from incident.cli.common import EXIT_BAD_INPUT, default_incident, report_problems
+    from incident.io.loader import load
+
+    failed = 0
+    for path in default_incident(args.paths, args.parser):
+        try:
+            inc = load(path)
+        except IncidentError as exc:
+            report_problems(exc)
+            failed += 1
+            continue
+        _print(f"{path}: ok ({inc.id}: {len(inc.milestones)} milestones, {len(inc.phases)} phases, "
+              f"{len(inc.sources)} sources)")
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def cmd_summary(args) -> int:
+    from incident.cli.common import default_incident
+    from incident.io.loader import load
+    from incident.report.summary import summary, summary_text
+
+    inc = load(default_incident([args.path] if args.path else [], args.parser)[0])
+    if args.json:
+        _print(json.dumps(summary(inc), ensure_ascii=False, indent=2, default=str))
+    else:
+        _print(summary_text(inc))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from incident.core.model import Incident
+
+    schema = Incident.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "incident.yaml"
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_import_statuspage(args) -> int:
+    from incident.io.statuspage import import_statuspage
+
+    folders = import_statuspage(args.feed, args.output, overwrite=args.force)
+    for folder in folders:
+        _print(f"wrote {folder}")
+    _print(f"{len(folders)} incident{'s' if len(folders) != 1 else ''} imported from {args.feed}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from incident.analysis.compare import compare_table
+    from incident.io.files import atomic_write, output_folder
+    from incident.io.loader import load
+    from incident.plots import plot_compare
+
+    out = Path(args.output) if args.output else None
+    if out is not None:
+        _check_figure_path(out)
+    a, b = load(args.a), load(args.b)
+    if out is None:
+        out = Path(f"reports/compare-{a.id}-{b.id}.png")
+        _check_figure_path(out)
+    output_folder(out.parent, "folder of the figure")
+    table = compare_table(a, b)
+    ax = plot_compare(a, b)
+    figure = io.BytesIO()
+    ax.figure.savefig(figure, format=out.suffix.lower()[1:], dpi=150, bbox_inches="tight")
+    try:
+        atomic_write(out, figure.getvalue())
+    except OSError as exc:
+        raise IncidentError.single(str(out), f"cannot write the figure: {exc.strerror or exc}") from None
+    shown = table[list(table.columns[1:4])].reset_index()  # the measure, the two incidents and the ratio, as text
+    widths = [max(len(str(v)) for v in [c, *shown[c]]) for c in shown.columns]
+    for row in [list(shown.columns), *shown.itertuples(index=False)]:
+        _print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    _print("\nHours per impact level are the union of the phases, the worst level winning where they overlap;\n"
+           "a range where a time is known only to the hour or day. Ratios: first / second, '—' where a side\n"
+           "is missing, zero or under a minute. Numbers (low, high): compare_table() in Python.")
+    _print(f"wrote {out}")
+    return 0
+
+
+def _check_figure_path(out: Path) -> None:
+    """A figure goes to a new or existing file named .png, .svg or .pdf; IncidentError otherwise."""
+    if out.suffix.lower() not in FIGURE_FORMATS:
+        raise IncidentError.single(str(out), f"unsupported figure format {out.suffix or '(none)'!r}: name the file "
+                                             f"{', '.join(FIGURE_FORMATS[:-1])} or {FIGURE_FORMATS[-1]}")
+    if out.is_dir():
+        raise IncidentError.single(str(out), "is a folder; give a figure file name such as compare.png")
+    if out.is_symlink() and not out.exists():
+        raise IncidentError.single(str(out), "is a symbolic link to nothing; give a figure file name")
+
+
+def cmd_new(args) -> int:
+    from incident.io.scaffold import write_new
+
+    path = write_new(args.id, args.data_dir)
+    _print(f"wrote {path}: fill the values marked '# required', then run: incident validate {path.parent}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    from incident.cli.common import DEFAULT_INCIDENT
+
+    p = sub.add_parser("validate", help="check incident folders and report every problem")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=f"incident folders (default {DEFAULT_INCIDENT})")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("summary", help="key figures of an incident")
+    p.add_argument("path", nargs="?", metavar="PATH", help=f"an incident folder (default {DEFAULT_INCIDENT})")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of incident.yaml")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("import", help="convert incidents from another format")
+    formats = p.add_subparsers(dest="format", required=True, metavar="FORMAT")
+    p = formats.add_parser("statuspage", help="an Atlassian Statuspage incidents.json feed, one folder per incident")
+    p.add_argument("feed", metavar="FEED", help="the incidents.json file")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write incident folders into")
+    p.add_argument("--force", action="store_true", help="replace incident files that already exist")
+    p.set_defaults(func=cmd_import_statuspage)
+
+    p = sub.add_parser("compare", help="two incidents side by side: table and figure")
+    p.add_argument("a", metavar="A", help="first incident folder")
+    p.add_argument("b", metavar="B", help="second incident folder")
+    p.add_argument("-o", "--output", metavar="FIGURE",
+                   help="figure file, .png, .svg or .pdf (default reports/compare-A-B.png)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("new", help="start a new incident file from the commented template")
+    p.add_argument("id", metavar="ID", help="incident id, e.g. acme-2024")
+    p.add_argument("--data-dir", default="data", metavar="DIR", help="where incident folders live (default data)")
+    p.set_defaults(func=cmd_new)

@@ -1,0 +1,176 @@
+"""Commands on share prices: check price files, study one event or many."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+DEFAULT_CLI_WINDOWS = ((0, 0), (0, 1), (0, 4), (-1, 1))
+from incident.cli.common import EXIT_BAD_INPUT
+
+
+def cmd_prices(args) -> int:
+
+    from incident.io.calendars import calendar
+    from incident.io.prices import artefacts, check_gaps, read_prices
+
+    try:
+        calendar(args.calendar)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in args.files:
+        bars = read_prices(path, calendar=args.calendar)
+        flagged, gaps = artefacts(bars), check_gaps(bars, args.calendar)
+        print(f"{path}: ok ({len(bars)} bars, {bars.index[0]:%Y-%m-%d} → {bars.index[-1]:%Y-%m-%d}; "
+              f"{len(flagged)} flagged, {len(gaps)} {args.calendar} sessions without a bar)")
+        for day, row in flagged.iterrows():
+            print(f"  flagged {day:%Y-%m-%d}: {row['reason']}")
+        for row in gaps.itertuples():
+            print(f"  {row.problem}: {row.date:%Y-%m-%d}")
+    return 0
+
+
+def cmd_event_study(args) -> int:
+    """One event from two price files: the fit and each window's CAR, t and p."""
+    import pandas as pd
+
+
+    from incident.io.calendars import calendar, sessions
+    from incident.io.prices import artefacts, read_prices
+    from incident.market.eventstudy import event_study, window_label
+
+    try:
+        calendar(args.calendar)
+        day0 = pd.Timestamp(args.day0)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    stock, bench = read_prices(args.stock, args.calendar), read_prices(args.benchmark, args.calendar)
+    for name, df in ((args.stock, stock), (args.benchmark, bench)):
+        if day0 not in df.index:
+            return _fail(f"--day0 {args.day0} is not a session with a close in {name} "
+                         f"({df.index[0]:%Y-%m-%d}..{df.index[-1]:%Y-%m-%d})", EXIT_BAD_INPUT)
+    windows = args.window or list(DEFAULT_CLI_WINDOWS)
+    flagged = pd.concat([artefacts(stock), artefacts(bench)]).index
+    days = sessions(min(stock.index[0], bench.index[0]), max(stock.index[-1], bench.index[-1]), args.calendar)
+    try:
+        result = event_study(stock["close"], bench["close"], day0, estimation=args.estimation, windows=windows,
+                             model=args.model, exclude=flagged, sessions=days)
+    except ValueError as exc:
+        return _fail(f"day 0 {args.day0}: {exc}", EXIT_BAD_INPUT)
+    out = {
+        "day0": f"{result.event_day:%Y-%m-%d}", "model": result.model, "estimation": window_label(result.estimation),
+        "alpha": result.alpha, "beta": result.beta, "n": result.n, "sigma": result.sigma,
+        "windows": {w: {"car": float(r.car), "t": float(r.t), "p": float(r.p)} for w, r in result.car.iterrows()},
+    }
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"day 0 {out['day0']} ({args.calendar}), {result.model} model, estimation {out['estimation']} "
+          f"({result.estimation_dates[0]:%Y-%m-%d}..{result.estimation_dates[1]:%Y-%m-%d}, n {result.n})")
+    print(f"alpha {result.alpha:+.4%} a day, beta {result.beta:.3f}, sigma {result.sigma:.3%}")
+    print(f"{'window':>8} {'CAR':>9} {'t':>7} {'p':>7}")
+    for w, r in result.car.iterrows():
+        print(f"{w:>8} {r.car:>+9.2%} {r.t:>7.2f} {r.p:>7.3f}")
+    return 0
+
+
+def cmd_market_study(args) -> int:
+    """Many incidents' events: CAR per event, CAAR and the five tests per window."""
+    from incident.io.loader import load
+    from incident.market.reaction import STUDY_WINDOWS, incidents_study
+
+    incidents = [load(path) for path in args.paths]
+    study = incidents_study(incidents, windows=args.window or STUDY_WINDOWS, model=args.model,
+                            estimation=args.estimation)
+    if args.json:
+        print(json.dumps(study_json(study), indent=2))
+        return 0
+    print(f"{len(study.events)} events, {study.model} model, estimation {study.estimation[0]}..{study.estimation[1]}")
+    print()
+    print("CAR per event")
+    table = study.car.map(lambda v: f"{v:+.2%}")
+    table.insert(0, "day 0", [f"{d:%Y-%m-%d}" for d in study.events["day0"]])
+    table.insert(1, "exchange", study.events["exchange"])
+    print(table.to_string())
+    print()
+    print("CAAR and tests (statistic, two-sided p)")
+    from incident.market.study import TESTS
+
+    rows = {}
+    for w, r in study.tests.iterrows():
+        rows[w] = {"CAAR": f"{r.caar:+.2%}", "N": int(r.n), **{t: f"{r[t]:+.2f} ({r['p ' + t]:.3f})" for t in TESTS}}
+    import pandas as pd
+
+    print(pd.DataFrame(rows).T.to_string())
+    return 0
+
+
+def study_json(study) -> dict:
+    """The study's events, CARs and tests, JSON-ready (returns as fractions)."""
+    from incident.market.study import TESTS
+
+    events = {
+        i: {"ticker": e.ticker, "benchmark": e.benchmark, "exchange": e.exchange, "day0": f"{e.day0:%Y-%m-%d}",
+            "rule": e.rule, "alpha": e.alpha, "beta": e.beta, "sigma": e.sigma, "n": int(e.n),
+            "car": {w: float(v) for w, v in study.car.loc[i].items()}}
+        for i, e in study.events.iterrows()
+    }
+    windows = {
+        w: {"caar": float(r.caar), "n": int(r.n),
+            "tests": {t: {"statistic": float(r[t]), "p": float(r["p " + t])} for t in TESTS}}
+        for w, r in study.tests.iterrows()
+    }
+    return {"model": study.model, "estimation": f"{study.estimation[0]}..{study.estimation[1]}",
+            "events": events, "windows": windows}
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def window(text: str) -> tuple[int, int]:
+    """'-1:1' (or '-1..1') → (-1, 1)."""
+    parts = text.replace("..", ":").split(":")
+    try:
+        a, b = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a window; write FIRST:LAST in sessions, e.g. 0:4 or -1:1")
+    if a > b:
+        raise argparse.ArgumentTypeError(f"window {text!r} ends before it starts")
+    return a, b
+
+
+def add_parser(sub) -> None:
+    from incident.market.eventstudy import DEFAULT_ESTIMATION, MODELS
+
+    p = sub.add_parser("prices", help="check daily price CSVs (ours, Yahoo's or Date,Close) and list flagged bars")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--calendar", default="XHKG", help="exchange-calendars code of the exchange (default XHKG)")
+    p.set_defaults(func=cmd_prices)
+
+    est = f"{DEFAULT_ESTIMATION[0]}:{DEFAULT_ESTIMATION[1]}"
+    p = sub.add_parser("event-study", help="one event study from a stock's and a benchmark's price files")
+    p.add_argument("stock", metavar="STOCK.csv")
+    p.add_argument("benchmark", metavar="BENCHMARK.csv")
+    p.add_argument("--day0", required=True, metavar="YYYY-MM-DD", help="the session of day 0 (a session of both files)")
+    p.add_argument("--calendar", default="XNYS", help="exchange-calendars code (default XNYS)")
+    p.add_argument("--estimation", type=window, default=DEFAULT_ESTIMATION, metavar="A:B",
+                   help=f"estimation window in sessions from day 0 (default {est})")
+    p.add_argument("--window", type=window, action="append", metavar="A:B",
+                   help="an event window in sessions from day 0; repeat for more (default 0:0 0:1 0:4 -1:1)")
+    p.add_argument("--model", choices=MODELS, default="market")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_event_study)
+
+    p = sub.add_parser("market-study", help="a study of many incidents' events: CAARs and five tests")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="incident folders with a market section")
+    p.add_argument("--window", type=window, action="append", metavar="A:B",
+                   help="an event window in sessions from day 0; repeat for more (default 0:0 0:1 0:4 -1:1)")
+    p.add_argument("--estimation", type=window, default=DEFAULT_ESTIMATION, metavar="A:B",
+                   help=f"estimation window (default {est})")
+    p.add_argument("--model", choices=MODELS, default="market")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_market_study)

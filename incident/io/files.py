@@ -1,0 +1,226 @@
+"""Reading and writing files safely: the one checked read and the one atomic write.
+
+Every input of the toolkit (incident files, price CSVs, feeds, histories) is
+read through `read_bytes`: only a regular file is opened (a FIFO would block
+forever, /dev/zero would never end), and no more than a hard byte limit is
+read, whatever `st_size` says. Every output (reports, incident files, imports)
+is written through `atomic_write`: a temporary file in the target folder,
+renamed into place, so a reader never sees half a file and a failed write
+leaves the old one as it was. Temporaries carry this tool's own prefix, so a
+later run can remove those a killed run left behind (`remove_stale`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+from incident.core.errors import IncidentError
+
+TEMP_PREFIX = ".incident-"  # every temporary file or folder this tool makes starts with it
+TEMP_SUFFIX = ".tmp"
+STALE_SECONDS = 3600  # a temporary untouched this long belongs to a run that is gone
+
+
+class CappedFile:
+    """A regular file open for reading that refuses to give more than `limit` bytes.
+
+    Made by `open_regular`; `read(n)` returns bytes like a binary file, and
+    raises IncidentError once more than `limit` bytes would have been read,
+    however the file grows or whatever `st_size` claims.
+    """
+
+    def __init__(self, fd: int, file: str, limit: int, what: str):
+        self.fd, self.name, self.limit, self.what = fd, file, limit, what
+        self.consumed = 0
+
+    def read(self, n: int = -1) -> bytes:
+        want = self.limit + 1 - self.consumed if n is None or n < 0 else min(n, self.limit + 1 - self.consumed)
+        chunks = []
+        while want > 0:
+            try:
+                chunk = os.read(self.fd, min(want, 1 << 20))
+            except OSError as exc:
+                raise IncidentError.single(self.name, f"cannot read {self.what}: {exc.strerror or exc}") from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            self.consumed += len(chunk)
+            want -= len(chunk)
+            if n is not None and n >= 0:
+                break  # one read per call, as a file does
+        if self.consumed > self.limit:
+            raise IncidentError.single(self.name, f"{self.what} is larger than the limit of {self.limit:,} bytes")
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> "CappedFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_regular(path: str | Path, limit: int, what: str = "file") -> CappedFile:
+    """Open the regular file `path` for reading at most `limit` bytes, or IncidentError.
+
+    The file is opened without blocking and checked to be a regular file
+    before anything is read: a FIFO would block forever, /dev/zero never end.
+    A file whose `st_size` is already over the limit is refused unread.
+    """
+    file = str(path)
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise IncidentError.single(file, f"no such {what}") from None
+    except IsADirectoryError:
+        raise IncidentError.single(file, f"is a folder; expected the {what}") from None
+    except OSError as exc:
+        raise IncidentError.single(file, f"cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IncidentError.single(file, f"is a folder; expected the {what}")
+        if not stat.S_ISREG(info.st_mode):
+            raise IncidentError.single(file, f"is not a regular file (a device, pipe or socket); expected the {what}")
+        if info.st_size > limit:
+            raise IncidentError.single(file, f"{what} is larger than the limit of {limit:,} bytes")
+    except BaseException:
+        os.close(fd)
+        raise
+    return CappedFile(fd, file, limit, what)
+
+
+def read_bytes(path: str | Path, limit: int, what: str = "file") -> bytes:
+    """The bytes of the regular file `path`, at most `limit` of them, or IncidentError (see `open_regular`)."""
+    with open_regular(path, limit, what) as fh:
+        return fh.read()
+
+
+def read_text(path: str | Path, limit: int, what: str = "file") -> str:
+    """`read_bytes` decoded as UTF-8 (a byte-order mark is dropped), or IncidentError naming the line."""
+    data = read_bytes(path, limit, what)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise IncidentError.single(
+            str(path),
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); save the file as UTF-8 "
+            "(a GBK or Big5 file must be re-encoded)",
+            line=line,
+        ) from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str | Path, data: bytes | str, exclusive: bool = False, durable: bool = True) -> Path:
+    """Write `data` to `path` in one step: a temporary file in the same folder, renamed into place.
+
+    The folder must exist. The file gets the permissions a new file would get
+    (0666 less the umask), or keeps those of the file it replaces. With
+    `exclusive`, an existing file (or a symbolic link, even a dangling one) is
+    never replaced (FileExistsError). With `durable` (the default) the data
+    reaches the disk before the rename; a bulk writer passes False and calls
+    `flush_to_disk` once for all its files. Raises OSError as the system
+    reports it.
+    """
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            if durable:
+                os.fsync(fh.fileno())
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
+        if exclusive:
+            os.link(tmp, path)  # fails if the name exists, atomically
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def flush_to_disk() -> None:
+    """Put every file written so far on the disk (one call after many `durable=False` writes)."""
+    os.sync()
+
+
+def staging_folder(parent: str | Path) -> Path:
+    """A new private folder in `parent` for output not yet in place; `remove_stale` knows its name."""
+    return Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}staging.", suffix=TEMP_SUFFIX, dir=parent))
+
+
+def output_folder(path: str | Path, what: str = "output folder") -> Path:
+    """The folder `path`, made (with its parents) if missing, and writable; or IncidentError.
+
+    Says in one line what is in the way: a file, a dangling link, a parent
+    that cannot be written.
+    """
+    folder = Path(path)
+    if folder.is_symlink() and not folder.exists():
+        raise IncidentError.single(str(folder), f"is a symbolic link to nothing; give an existing {what} or a new name")
+    if folder.exists() and not folder.is_dir():
+        raise IncidentError.single(str(folder), f"is a file, not a folder; give a {what}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a parent is a file
+        raise IncidentError.single(str(folder), f"cannot make the {what}: part of the path is a file") from None
+    except OSError as exc:
+        raise IncidentError.single(str(folder), f"cannot make the {what}: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise IncidentError.single(str(folder), f"cannot write in the {what} (permission denied)")
+    return folder
+
+
+def remove_stale(folder: str | Path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove this tool's temporaries in `folder` left by a run that was killed; return them.
+
+    Only names with this tool's prefix and suffix, untouched for `older_than`
+    seconds, are removed: a run going on beside this one keeps its files.
+    """
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed

@@ -1,0 +1,453 @@
+"""What each section of the postmortem shows, as plain data for its template.
+
+One function per section, `view_<key>(inc)`, returns a dict: numbers already
+computed, tables as DataFrames, text as the incident file gives it. The
+templates in `templates/sections/` lay them out; escaping is the template
+engine's job, so nothing here builds HTML. Whether a section appears at all
+is decided in one place, `present`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from incident.analysis.claims import check_claims
+from incident.analysis.costs import cash_example, display_name, provision_table, traffic_table
+from incident.analysis.timeline import (
+    compensated_window, durations, format_hours, incident_start, milestone_table, phase_table, window_note,
+)
+from incident.core.model import Incident
+
+# (key, heading) in report order.
+SECTIONS = [
+    ("summary", "Summary"),
+    ("impact", "Impact"),
+    ("timeline", "Timeline"),
+    ("root-cause", "Trigger and root cause"),
+    ("detection", "Detection"),
+    ("recovery", "Resolution and recovery"),
+    ("costs", "Costs and compensation"),
+    ("accountability", "Accountability"),
+    ("market", "Market reaction"),
+    ("financials", "Financial context"),
+    ("remediation", "Action items and remediation"),
+    ("lessons", "Lessons learned"),
+    ("claims", "Claims check"),
+    ("glossary", "Glossary"),
+    ("sources", "Sources"),
+]
+HEADINGS = dict(SECTIONS)
+METRIC_NAMES = {
+    "time_to_detect": "Time to detect",
+    "time_to_diagnose": "Time to diagnose",
+    "time_to_mitigate": "Time to mitigate",
+    "time_to_recover": "Time to recover",
+}
+
+
+def present(inc: Incident) -> list[tuple[str, str]]:
+    """The sections the incident has data for, in report order: the one place that decides."""
+    comp = inc.compensation
+    lessons = inc.lessons
+    has = {
+        "summary": True,
+        "impact": bool(inc.impact or inc.phases or inc.provision or inc.customer_impact),
+        "timeline": bool(inc.milestones),
+        "root-cause": bool(inc.root_cause or inc.contributing_factors or _of_kind(inc, "trigger")),
+        "detection": bool(_of_kind(inc, "impact", "detection")),
+        "recovery": bool(_of_kind(inc, "diagnosis", "mitigation", "recovery") or inc.phases or inc.responders),
+        "costs": bool(inc.provision or (comp and (comp.cash or comp.traffic))),
+        "accountability": bool(inc.accountability and (inc.accountability.people or inc.accountability.notes)),
+        "market": inc.market is not None,
+        "financials": bool(inc.financials),
+        "remediation": bool(inc.remediation or inc.action_items),
+        "lessons": bool(lessons and (lessons.went_well or lessons.went_wrong or lessons.got_lucky)),
+        "claims": bool(inc.claims),
+        "glossary": True,
+        "sources": True,
+    }
+    return [(key, title) for key, title in SECTIONS if has[key]]
+
+
+def _of_kind(inc: Incident, *kinds: str) -> list:
+    return [m for m in inc.milestones if m.kind in kinds]
+
+
+# -- the title block and the summary ----------------------------------------------
+def view_title(inc: Incident) -> dict:
+    org = inc.organisation
+    n = len(inc.sources)
+    return {
+        "title": inc.title,
+        "organisation": display_name(org.name, org.name_original),
+        "dates": incident_dates(inc),
+        "status": inc.status,
+        "severity": inc.severity,
+        "authors": ", ".join(inc.authors),
+        "sources": f"{n} source{'s' if n != 1 else ''}, numbered at the end",
+        "as_of": as_of(inc),
+        "contents": present(inc),
+    }
+
+
+def incident_dates(inc: Incident) -> str:
+    """'~2020-02-23 19:00 → 2020-03-01 20:00 (Asia/Shanghai)': start to the last recovery that happened."""
+    start = incident_start(inc)
+    if start is None:
+        return ""
+    d = durations(inc).set_index("metric")
+    end = d.loc["time_to_recover", "to_when"] if "time_to_recover" in d.index else "not recovered"
+    return f"{inc.when(start).label()} → {end} ({inc.timezone})"
+
+
+def as_of(inc: Incident) -> tuple[str, str]:
+    """('Generated', date) from SOURCE_DATE_EPOCH, else ('Latest source', its date): never a run's clock."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return "Generated", datetime.fromtimestamp(int(epoch), tz=timezone.utc).date().isoformat()
+    latest = max(inc.sources, key=lambda s: s.date)
+    return "Latest source", f"{latest.date} ({latest.id})"
+
+
+def view_summary(inc: Incident) -> dict:
+    return {"summary": inc.summary, "key_figures": key_figures(inc)}
+
+
+def key_figures(inc: Incident) -> list[tuple[str, str]]:
+    """The few numbers a reader looks for first, computed."""
+    out = []
+    d = durations(inc).set_index("metric")
+    if "time_to_recover" in d.index:
+        r = d.loc["time_to_recover"]
+        out.append(("Time to recover (last recovery reported)", format_hours(r.hours_min, r.hours_max)))
+    if inc.compensation and inc.compensation.cash:
+        start, end, hours = compensated_window(inc)
+        out.append(("Compensated failure time",
+                    f"{hours:,.0f} hours ({format_hours(hours)}){window_note(inc)}"))
+    if inc.provision:
+        out.append(("Compensation provision", money(inc.provision.total, inc.provision.currency)))
+    if inc.market is not None:
+        out.append(("Share price beyond the market", market_in_words(inc)))
+    if inc.claims:
+        claims = check_claims(inc)
+        n = int((claims["status"] == "mismatch").sum())
+        out.append(("Source claims that the data contradict", f"{n} of {len(claims)}"))
+    return out
+
+
+HEADLINE_WINDOW = "0..4"  # the first week of sessions: declared here, not picked after seeing the results
+
+
+def market_in_words(inc: Incident) -> str:
+    """'−19.0% beyond the market over sessions [0,+4] (2020-02-24 → 2020-02-28), significant at 5%'."""
+    from incident.market.reaction import market_event_study
+
+    study = market_event_study(inc)
+    row = study.car.loc[HEADLINE_WINDOW]
+    verdict = "significant at 5%" if row.p < 0.05 else "not significant at 5%"
+    return (f"{signed_percent(row.car)} beyond the market over sessions {window_text(row.start, row.end)} "
+            f"({row['first']:%Y-%m-%d} → {row['last']:%Y-%m-%d}), {verdict} (t = {signed(row.t, 2)})")
+
+
+def signed(value: float, decimals: int = 1) -> str:
+    """A number with a real minus sign: '−2.11'."""
+    return f"{value:.{decimals}f}".replace("-", "\N{MINUS SIGN}")
+
+
+def signed_percent(value: float, decimals: int = 1) -> str:
+    """'−19.0%', '+4.6%'."""
+    return f"{value:+.{decimals}%}".replace("-", "\N{MINUS SIGN}")
+
+
+def window_text(start: int, end: int) -> str:
+    """'[0,+4]', '[−1,+1]': event windows as the literature writes them."""
+    def day(d: int) -> str:
+        return "0" if d == 0 else f"{d:+d}".replace("-", "\N{MINUS SIGN}")
+    return f"[{day(start)},{day(end)}]"
+
+
+# -- impact and time ----------------------------------------------------------------
+def view_impact(inc: Incident) -> dict:
+    return {
+        "facts": inc.impact,
+        "customer_impact": inc.customer_impact,
+        "durations": duration_rows(inc),
+        "provision": money(inc.provision.total, inc.provision.currency) if inc.provision else None,
+        "provision_sources": inc.provision.sources if inc.provision else [],
+    }
+
+
+def duration_rows(inc: Incident) -> pd.DataFrame:
+    d = durations(inc)
+    return pd.DataFrame({
+        "measure": d["metric"].map(METRIC_NAMES),
+        "from → to": d["from_when"] + " → " + d["to_when"],
+        "duration": [format_hours(lo, hi) for lo, hi in zip(d["hours_min"], d["hours_max"])],
+        "milestones": d["from"] + " → " + d["to"],
+    })
+
+
+def milestone_rows(inc: Incident, kinds: tuple[str, ...] | None = None) -> list[dict]:
+    """Milestones in time order, each with its status, quote and sources."""
+    t = milestone_table(inc)
+    if kinds:
+        t = t[t["kind"].isin(kinds)]
+    return [
+        {"when": r.when, "kind": r.kind, "status": r.status, "title": r.title, "description": r.description,
+         "quote": r.quote if isinstance(r.quote, str) else None, "sources": r.sources.split(", ")}
+        for r in t.itertuples()
+    ]
+
+
+def view_timeline(inc: Incident) -> dict:
+    return {"milestones": milestone_rows(inc)}
+
+
+def view_root_cause(inc: Incident) -> dict:
+    return {"triggers": milestone_rows(inc, ("trigger",)), "facts": inc.root_cause,
+            "contributing": inc.contributing_factors}
+
+
+def metric(inc: Incident, name: str) -> str | None:
+    """A standard duration as text ('29–53 h'), or None when the sources do not give its end."""
+    d = durations(inc).set_index("metric")
+    return format_hours(d.loc[name, "hours_min"], d.loc[name, "hours_max"]) if name in d.index else None
+
+
+def moments(inc: Incident, kinds: tuple[str, ...]) -> list[dict]:
+    """The milestones of `kinds` as one line each (time and title): the timeline has the details."""
+    return [{"when": m["when"], "title": m["title"], "status": m["status"], "sources": m["sources"]}
+            for m in milestone_rows(inc, kinds)]
+
+
+def view_detection(inc: Incident) -> dict:
+    return {
+        "time_to_detect": metric(inc, "time_to_detect"),
+        "started": moments(inc, ("impact",))[:1],
+        "detected": moments(inc, ("detection",)),
+    }
+
+
+def view_recovery(inc: Incident) -> dict:
+    return {
+        "metrics": [(METRIC_NAMES[m], metric(inc, m)) for m in ("time_to_diagnose", "time_to_mitigate", "time_to_recover")
+                    if metric(inc, m)],
+        "steps": moments(inc, ("diagnosis", "mitigation", "recovery")),
+        "phases": phase_rows(inc),
+        "responders": [{"name": display_name(r.name, r.name_original), "role": r.role, "sources": r.sources}
+                       for r in inc.responders],
+    }
+
+
+def phase_rows(inc: Incident) -> pd.DataFrame:
+    """Phases and the spans no source reports, with their status and duration."""
+    t = phase_table(inc, gaps=True)
+    return pd.DataFrame({
+        "phase": t["phase"],
+        "user impact": t["impact"].str.replace("_", " "),
+        "status": t["status"].where(t["status"] != "happened", ""),
+        "start": t["start_label"],
+        "end": t["end_label"],
+        "duration": [format_hours(lo, hi) for lo, hi in zip(t["hours_min"], t["hours_max"])],
+    })
+
+
+# -- money ----------------------------------------------------------------------------
+def money(amount: float, currency: str = "") -> str:
+    return f"{currency} {amount:,.0f}".strip()
+
+
+def view_costs(inc: Incident) -> dict:
+    out: dict = {"provision": None, "cash": None, "traffic": None}
+    if inc.provision:
+        t = provision_table(inc)
+        cur = inc.provision.currency
+        out["provision"] = {
+            "description": inc.provision.description,
+            "rows": [
+                {"party": r.label, "role": r.role or ("computed remainder" if r.kind == "remainder" else ""),
+                 "amount": money(r.amount, cur), "share": f"{r.share:.1%}",
+                 "share_of_named": "" if pd.isna(r.share_of_named) else f"{r.share_of_named:.0%}",
+                 "sources": r.sources.split(", ")}
+                for r in t.itertuples()
+            ],
+            "total": money(inc.provision.total, cur),
+            "sources": inc.provision.sources,
+        }
+    comp = inc.compensation
+    if comp and comp.cash:
+        ex = cash_example(inc)
+        out["cash"] = {"scheme": comp.cash, "example": ex, "hours": f"{ex['hours']:,.0f}",
+                       "days": f"{ex['days']:.2f}", "duration": format_hours(ex["hours"])}
+        if ex["amount"] is not None:
+            out["cash"].update(revenue=money(ex["daily_revenue"], ex["currency"]), margin=f"{ex['margin']:.0%}",
+                               amount=money(ex["amount"], ex["currency"]))
+    if comp and comp.traffic:
+        t = traffic_table(inc)
+        out["traffic"] = {
+            "rows": [{"item": r.item, "quantity": "" if pd.isna(r.quantity) else f"{r.quantity:,.0f}",
+                      "unit": r.unit or ""} for r in t.itertuples()],
+            "sources": comp.traffic.sources,
+        }
+    return out
+
+
+def view_accountability(inc: Incident) -> dict:
+    acc = inc.accountability
+    return {
+        "people": [{"name": display_name(p.person, p.name_original), "role": p.role or "", "findings": p.findings,
+                    "sources": p.sources} for p in acc.people],
+        "notes": acc.notes,
+    }
+
+
+def view_financials(inc: Incident) -> dict:
+    return {"figures": [{"metric": f.metric, "period": f.period,
+                         "value": ("~" if f.approximate else "") + f"{f.value:,g}", "unit": f.unit,
+                         "sources": f.sources} for f in inc.financials]}
+
+
+def view_remediation(inc: Incident) -> dict:
+    items = inc.action_items
+    counts = {s: sum(a.status == s for a in items) for s in ("open", "in_progress", "done", "wont_do")}
+    parts = [f"{counts['open']} open", f"{counts['in_progress']} in progress", f"{counts['done']} done"]
+    if counts["wont_do"]:
+        parts.append(f"{counts['wont_do']} not to be done")
+    return {"items": inc.remediation, "actions": items, "action_counts": ", ".join(parts)}
+
+
+# Terms the report uses, defined once; a term is listed when its section is in the report.
+GLOSSARY = [
+    ("Milestone", None, "A moment a source reports, with the precision it gives: a date alone means the hour is unknown."),
+    ("Planned, estimate", None, "What a source said would happen (a plan, a forecast), not what it reported as done; never counted in a duration."),
+    ("Phase", "recovery", "A stretch of time at one level of user impact, between two milestones."),
+    ("No source reports this span", "recovery", "Time inside the incident that no phase covers: shown, not dropped from the totals."),
+    ("Time to detect, diagnose, mitigate, recover", "impact", "From the first impact milestone to the first detection, diagnosis or mitigation, and to the last recovery, among milestones that happened."),
+    ("Provision", "costs", "Money a company sets aside in its accounts for a cost it expects, here compensation."),
+    ("Session", "market", "A day the exchange was open; event-study days are counted in sessions, not calendar days."),
+    ("Day 0", "market", "The first session whose trading could react to the incident: news after the close or on a closed day moves to the next session."),
+    ("Market model", "market", "Normal returns predicted from the benchmark's by a line fitted on an estimation window before the event."),
+    ("Abnormal return (AR), CAR", "market", "The stock's return beyond the model's prediction; the cumulative abnormal return (CAR) adds them over a window such as [0,+4]."),
+    ("Claim", "claims", "A figure a source states, recomputed from the data; consistent within the rounding of the figures involved, or a mismatch."),
+]
+
+
+def view_glossary(inc: Incident) -> dict:
+    shown = {key for key, _ in present(inc)}
+    return {"terms": [(term, text) for term, section, text in GLOSSARY if section is None or section in shown]}
+
+
+def view_lessons(inc: Incident) -> dict:
+    lessons = inc.lessons
+    groups = [("What went well", lessons.went_well), ("What went wrong", lessons.went_wrong),
+              ("Where we got lucky", lessons.got_lucky)]
+    return {"groups": [(title, facts) for title, facts in groups if facts]}
+
+
+# -- claims and sources --------------------------------------------------------------------
+def view_claims(inc: Incident) -> dict:
+    t = check_claims(inc)
+    quotes = {c.id: c.quote for c in inc.claims}
+    rows = [
+        {"statement": r.statement, "quote": quotes[r.id], "sources": r.sources.split(", "),
+         "stated": number(r.stated, r.unit), "computed": number(r.computed, r.unit), "status": r.status,
+         "note": r.note}
+        for r in t.itertuples()
+    ]
+    return {"rows": rows, "mismatches": int((t["status"] == "mismatch").sum()), "total": len(t)}
+
+
+def number(value, unit: str) -> str:
+    """A figure for the claims table: '96.40%', '150,000,000 CNY', '—' for none."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    if unit == "percent":
+        return f"{value:,.2f}%".replace("-", "\N{MINUS SIGN}")
+    if abs(value) >= 1000:
+        return f"{value:,.0f} {unit}".strip()
+    return f"{value:,.4g} {unit}".strip()
+
+
+def view_sources(inc: Incident) -> dict:
+    return {"sources": inc.sources}
+
+
+VIEWS = {
+    "title": view_title, "summary": view_summary, "impact": view_impact, "timeline": view_timeline,
+    "root-cause": view_root_cause, "detection": view_detection, "recovery": view_recovery, "costs": view_costs,
+    "accountability": view_accountability, "financials": view_financials, "remediation": view_remediation,
+    "lessons": view_lessons, "claims": view_claims, "glossary": view_glossary, "sources": view_sources,
+}
+
+
+# -- the market ---------------------------------------------------------------------------
+def view_market(inc: Incident, study=None) -> dict:
+    """The stock against its benchmark: the event-study fit, CARs under three models, flagged bars."""
+    from incident.analysis.price_claims import check_market_claim
+    from incident.io.prices import market_prices
+    from incident.market.eventstudy import MODELS
+    from incident.market.reaction import excluded_bars, market_event_study
+
+    prices = market_prices(inc)
+    study = study or market_event_study(inc, prices=prices)
+    by_model = {m: (study if m == study.model else market_event_study(inc, model=m, prices=prices)).car
+                for m in MODELS}
+    rows = []
+    for window in study.car.index:
+        c = study.car.loc[window]
+        row = {"window (sessions)": window_text(c.start, c.end),
+               "dates": f"{c['first']:%Y-%m-%d} → {c['last']:%Y-%m-%d}"}
+        for model in MODELS:
+            m = by_model[model].loc[window]
+            row[f"CAR, {model} model"] = f"{signed_percent(m.car, 2)} (t = {signed(m.t, 2)}, p = {m.p:.3f})"
+        rows.append(row)
+    moves = []
+    for claim in inc.claims:
+        if claim.check.kind == "return":
+            r = check_market_claim(inc, claim, prices)
+            if r["computed"] is not None:
+                moves.append({"date": claim.check.date, "change": f"{r['computed']:+.2f}%".replace("-", "\N{MINUS SIGN}"),
+                              "note": r["note"]})
+    m = inc.market
+    return {
+        "market": m,
+        "study": study,
+        "alpha": f"{study.alpha:.4f}".replace("-", "\N{MINUS SIGN}"),
+        "beta": f"{study.beta:.2f}",
+        "cars": pd.DataFrame(rows),
+        "flagged": excluded_bars(inc, prices),
+        "moves": moves,
+    }
+
+
+# -- a blameless version, for internal use ------------------------------------------------
+def blameless(inc: Incident) -> Incident:
+    """The incident with people named by their role in the accountability, provision and responders.
+
+    For a report that reviews what happened without pointing at persons. A
+    person without a role becomes "person 1", "person 2"...; the remainder
+    party of a provision (the company) keeps its name. Free text (summary,
+    descriptions) is left as written: edit it in the file if it names people.
+    """
+    counter = iter(range(1, 10_000))
+
+    def role(role: str | None) -> str:
+        return role.split(";")[0].strip() if role else f"person {next(counter)}"
+
+    update: dict = {}
+    if inc.accountability:
+        people = [p.model_copy(update={"person": role(p.role), "name_original": None}) for p in inc.accountability.people]
+        update["accountability"] = inc.accountability.model_copy(update={"people": people})
+    if inc.provision:
+        by_name = {p.person: p.role for p in inc.accountability.people} if inc.accountability else {}
+        parties = [p.model_copy(update={"party": role(p.role or by_name.get(p.party)), "name_original": None})
+                   for p in inc.provision.parties]
+        update["provision"] = inc.provision.model_copy(update={"parties": parties})
+    if inc.responders:
+        update["responders"] = [r.model_copy(update={"name": r.role, "name_original": None}) for r in inc.responders]
+    anonymous = inc.model_copy(update=update)
+    anonymous._folder = inc.folder
+    return anonymous

@@ -1,0 +1,100 @@
+"""A folder of incident folders keeps an index of its history rows, and re-reads only what changed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pandas as pd
+import pytest
+
+import incident.analysis.history as hist
+from conftest import ROOT
+from incident.analysis.history import INDEX_FILE, history_table
+from incident.core.errors import IncidentError
+from incident.io.history_parquet import read_history
+from incident.io.statuspage import import_statuspage
+
+FEED = ROOT / "data" / "samples" / "statuspage" / "discordstatus-incidents-2022-02-15.json"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    import_statuspage(ROOT / "data" / "samples" / "statuspage" / "githubstatus-incidents-2024-09-16.json", tmp_path)
+    import_statuspage(FEED, tmp_path)
+    for name in ("weimob-2020", "gitlab-2017"):
+        shutil.copytree(ROOT / "data" / name, tmp_path / name)
+    return tmp_path
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """The incident files `load` reads."""
+    seen = []
+    real = hist.load
+
+    def counting(path):
+        seen.append(os.path.basename(os.path.dirname(path)) if str(path).endswith(".yaml") else os.path.basename(path))
+        return real(path)
+
+    monkeypatch.setattr(hist, "load", counting)
+    return seen
+
+
+def test_index_gives_the_same_table_and_reads_only_changes(folder, loads):
+    first = history_table(folder)
+    assert (folder / INDEX_FILE).is_file() and len(loads) == len(first) == 5
+    pd.testing.assert_frame_equal(first, history_table(folder, index=False))
+    assert first.attrs == history_table(folder, index=False).attrs
+    loads.clear()
+    pd.testing.assert_frame_equal(history_table(folder), first)
+    assert loads == []  # nothing changed: nothing read
+
+    gitlab = folder / "gitlab-2017" / "incident.yaml"
+    gitlab.write_text(gitlab.read_text(encoding="utf-8").replace("title:", "title: Changed —", 1), encoding="utf-8")
+    shutil.rmtree(folder / "weimob-2020")
+    shutil.copytree(ROOT / "data" / "weimob-2020", folder / "weimob-copy")
+    loads.clear()
+    table = history_table(folder)
+    assert sorted(loads) == ["gitlab-2017", "weimob-copy"]
+    assert len(table) == 5 and "weimob-2020" in set(table["id"])  # the copy keeps its id
+    assert table.set_index("id").loc["gitlab-2017", "title"].startswith("Changed —")
+    pd.testing.assert_frame_equal(table, history_table(folder, index=False))
+    index = read_history(folder / INDEX_FILE)
+    assert sorted(index["path"]) == sorted(f"{p.name}/incident.yaml" for p in folder.iterdir() if p.is_dir())
+
+
+def test_every_bad_file_is_reported_every_time(folder, loads):
+    history_table(folder)
+    (folder / "gitlab-2017" / "incident.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    (folder / "weimob-2020" / "incident.yaml").write_text("title: 3\n", encoding="utf-8")
+    for _ in range(2):  # the second time from the index: still both reported
+        with pytest.raises(IncidentError) as caught:
+            history_table(folder)
+        files = {os.path.basename(os.path.dirname(p.file)) for p in caught.value.problems}
+        assert files == {"gitlab-2017", "weimob-2020"}
+    assert len(read_history(folder / INDEX_FILE)) == 3  # the good rows are kept for the next load
+
+
+def test_a_damaged_or_older_index_is_rebuilt(folder, loads, monkeypatch):
+    first = history_table(folder)
+    (folder / INDEX_FILE).write_bytes(b"PAR1 damaged")
+    loads.clear()
+    pd.testing.assert_frame_equal(history_table(folder), first)
+    assert len(loads) == 5
+    monkeypatch.setattr(hist, "INDEX_VERSION", "2")
+    loads.clear()
+    pd.testing.assert_frame_equal(history_table(folder), first)
+    assert len(loads) == 5
+
+
+def test_a_read_only_folder_still_loads(folder):
+    first = history_table(folder, index=False)
+    os.chmod(folder, 0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who may write anywhere")
+        pd.testing.assert_frame_equal(history_table(folder), first)
+        assert not (folder / INDEX_FILE).exists()
+    finally:
+        os.chmod(folder, 0o755)
