@@ -38,7 +38,6 @@ INCIDENT = ROOT / "data" / "weimob-2020"
 def floor(out: Path) -> None:
     """The same page without the notebook machinery: sections and figures straight into HTML."""
     import base64
-    import io
 
     import matplotlib
 
@@ -58,12 +57,14 @@ def floor(out: Path) -> None:
     parts = []
 
     def figure(plot, *args, height=3.6, **kwargs):
-        fig, ax = plt.subplots(figsize=(9.0, height), layout="constrained")
-        plot(*args, ax=ax, **kwargs)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+        if height is None:
+            fig = plot(*args, **kwargs).figure
+        else:
+            fig, ax = plt.subplots(figsize=(9.0, height), layout="constrained")
+            plot(*args, ax=ax, **kwargs)
+        svg = pm.figure_bundle(fig)[0]["image/svg+xml"]  # the same SVG the report embeds
         plt.close(fig)
-        parts.append(f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">')
+        parts.append(f'<img alt="figure" src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}">')
 
     for key in ["title", *pm.HEADINGS]:
         if key == "market":
@@ -76,7 +77,7 @@ def floor(out: Path) -> None:
             continue
         parts.append(pm.section(key, inc))
         if key == "timeline":
-            figure(plot_timeline, inc, height=4.8)
+            figure(plot_timeline, inc, height=None)
         elif key == "costs":
             figure(plot_provision, inc, height=3.2)
             figure(plot_compensation, inc, height=4.6)

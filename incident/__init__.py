@@ -2,12 +2,33 @@
 
     import incident
     inc = incident.load("data/weimob-2020")
-    incident.phase_table(inc)
+
+`load`, `validate`, `Incident`, `IncidentError` and `Problem` are imported
+on first use, so that `incident --help` and light commands start at once.
 """
 
-from incident.core.errors import IncidentError, Problem
-from incident.io.loader import load, validate
-from incident.core.model import Incident
+from __future__ import annotations
 
-__all__ = ["IncidentError", "Problem", "Incident", "load", "validate"]
-__version__ = "0.1.0"
+import importlib
+
+__version__ = "0.2.0"
+_WHERE = {
+    "load": "incident.io.loader",
+    "validate": "incident.io.loader",
+    "Incident": "incident.core.model",
+    "IncidentError": "incident.core.errors",
+    "Problem": "incident.core.errors",
+}
+__all__ = [*_WHERE, "__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'incident' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

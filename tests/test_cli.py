@@ -6,7 +6,7 @@ import pytest
 
 from incident.cli import main
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 
 def test_validate_default(capsys):
@@ -76,3 +76,34 @@ def test_schema_validates_the_shipped_file_like_an_editor_would(capsys):
     data["provision"]["total"] = "lots"
     data["urgency"] = "high"
     assert len(list(validator.iter_errors(data))) == 2
+
+
+def test_format_doc_is_generated_from_the_model(capsys):
+    from incident.core.formatdoc import BEGIN, END, markdown
+
+    doc = (ROOT / "docs" / "format.md").read_text(encoding="utf-8")
+    shown = doc[doc.index(BEGIN):doc.index(END) + len(END)] + "\n"
+    assert shown == markdown(), "docs/format.md is stale: paste `incident schema --markdown` between its markers"
+    assert main(["schema", "--markdown"]) == 0
+    assert capsys.readouterr().out == markdown()
+    for field in ("action_items", "responders", "customer_impact", "contributing_factors", "severity"):
+        assert f"| `{field}` |" in shown
+
+
+def test_what_validates_also_summarises(tmp_path):
+    """An event study the prices cannot support is caught by `validate`, as by `summary`: one line, exit 2."""
+    import shutil
+
+    from conftest import WEIMOB
+
+    case = tmp_path / "weimob-2020"
+    shutil.copytree(WEIMOB, case)
+    text = (case / "incident.yaml").read_text(encoding="utf-8")
+    (case / "incident.yaml").write_text(text.replace("  listing_date: 2019-01-15",
+                                                     "  event_start: 2019-03-01 10:00\n  listing_date: 2019-01-15"),
+                                        encoding="utf-8")
+    for command in ("validate", "summary"):
+        result = run_cli(command, case)
+        assert result.returncode == 2, result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "market.event_start" in errors[0] and "Traceback" not in result.stderr

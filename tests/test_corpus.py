@@ -84,7 +84,7 @@ def test_every_case_has_an_expectation(kind):
 def test_the_base_of_the_cases_is_valid(kind, name, tmp_path, capsys):
     status, out, err, _ = run_case(kind, CORPUS / kind / name, tmp_path, capsys)
     assert status == 0, err
-    assert err == ""
+    assert not [line for line in err.splitlines() if not line.startswith("warning: ")]  # style hints may come
 
 
 @pytest.mark.parametrize("name,problems", params("incident"))

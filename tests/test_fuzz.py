@@ -21,6 +21,7 @@ import contextlib
 import copy
 import io
 import os
+import shutil
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -389,6 +390,7 @@ def run_cli(args: list[str]) -> tuple[int, str, str]:
 def test_cli_answers_mutants_with_0_or_2_and_no_traceback(data):
     with tempfile.TemporaryDirectory() as folder:
         file = Path(folder) / "incident.yaml"
+        shutil.copytree(WEIMOB_FILE.parent / "prices", Path(folder) / "prices")  # validate reads the price files too
         # safe_dump can write what a person would not (tuples never; odd floats, keys): all of it must be handled
         file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
         status, out, err = run_cli(["validate", str(file)])

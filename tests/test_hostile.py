@@ -27,7 +27,7 @@ from incident.report import render as report
 from incident.io.statuspage import import_statuspage
 from incident.io.yamlfile import load_yaml
 
-from conftest import WEIMOB
+from conftest import ROOT, WEIMOB, run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -290,8 +290,6 @@ def test_dollar_signs_survive_a_user_axes_made_outside_the_style(tmp_path):
 
 
 # -- the real command on hostile files and paths: one line, exit 2, never a traceback ------------
-from conftest import ROOT, run_cli  # noqa: E402
-
 CORPUS_VALID = ROOT / "tests" / "corpus" / "incident" / "_valid.yaml"
 DISCORD = ROOT / "data" / "samples" / "statuspage" / "discordstatus-incidents-2022-02-15.json"
 

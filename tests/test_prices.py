@@ -89,7 +89,7 @@ def test_artefact_rules_on_a_small_frame():
     )
     flagged = artefacts(df)
     assert list(flagged["reason"]) == [
-        "open = high = low = close and volume 0: a placeholder, not a traded bar",
+        "open = high = low = close and volume 0: open, high, low and volume are placeholders",
         "high below the open",
         "volume 0: no trades that day",
     ]

@@ -16,10 +16,17 @@ import json
 import math
 
 
+# The library's choices, written here so that `incident --help` imports no pandas
+# (tests/test_cli_latency.py checks they are the library's).
+BY_CHOICES = ("provider", "root-cause", "root-cause-l1", "mitigation", "component", "impact", "quarter", "source",
+              "detection")
+CI_METHODS = ("bootstrap", "rank")
+FORMATS = ("incidents", "statuspage", "issre", "github", "parquet")
+ENGINES = ("pandas", "duckdb")
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     """Register `history` on the subparsers `sub` of the `incident` command."""
-    from incident.analysis.history import BY_CHOICES, CI_METHODS, FORMATS
-    from incident.analysis.history_engine import ENGINES
 
     p = sub.add_parser(
         "history", help="time to detect, identify, mitigate and resolve across many incidents",
@@ -36,7 +43,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=ENGINES, default="pandas",
                    help="pandas (in memory, the default) or duckdb (SQL over Parquet SOURCEs, for histories "
                         "larger than memory; with --save, over the saved file)")
-    p.add_argument("--ci", choices=list(CI_METHODS), default=None,
+    p.add_argument("--ci", choices=CI_METHODS, default=None,
                    help="the median's CI: bootstrap (pandas default) or rank (the order-statistic interval; "
                         "the only one with duckdb)")
     p.set_defaults(func=cmd_history)

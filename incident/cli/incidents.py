@@ -26,18 +26,30 @@ def _print(text: str) -> None:
 
 
 def cmd_validate(args) -> int:
-    """Check every path; report all problems of all of them, then exit 2 if any had one."""
+    """Check every path; report all problems of all of them, then exit 2 if any had one.
+
+    What validates must also summarise and report: an incident with a
+    market section has its price files read and its event study computed
+    too (the only checks that need the data files, and pandas).
+    """
     from incident.cli.common import EXIT_BAD_INPUT, default_incident, report_problems
-    from incident.io.loader import load
+    from incident.io.lint import warnings
+    from incident.io.loader import incident_file, load
 
     failed = 0
     for path in default_incident(args.paths, args.parser):
         try:
             inc = load(path)
+            if inc.market is not None:
+                from incident.report.summary import summary
+
+                summary(inc)
         except IncidentError as exc:
             report_problems(exc)
             failed += 1
             continue
+        for problem in warnings(inc, str(incident_file(path))):
+            print(f"warning: {problem}", file=sys.stderr)
         _print(f"{path}: ok ({inc.id}: {len(inc.milestones)} milestones, {len(inc.phases)} phases, "
               f"{len(inc.sources)} sources)")
     return EXIT_BAD_INPUT if failed else 0
@@ -57,6 +69,11 @@ def cmd_summary(args) -> int:
 
 
 def cmd_schema(args) -> int:
+    if args.markdown:
+        from incident.core.formatdoc import markdown
+
+        print(markdown(), end="")
+        return 0
     from incident.core.model import Incident
 
     schema = Incident.model_json_schema()
@@ -146,6 +163,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("schema", help="print the JSON Schema of incident.yaml")
+    p.add_argument("--markdown", action="store_true", help="print the field reference of docs/format.md instead")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("import", help="convert incidents from another format")

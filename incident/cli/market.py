@@ -9,6 +9,11 @@ import sys
 DEFAULT_CLI_WINDOWS = ((0, 0), (0, 1), (0, 4), (-1, 1))
 from incident.cli.common import EXIT_BAD_INPUT
 
+# The library's constants, written here so that `incident --help` imports no pandas or scipy
+# (tests/test_cli_latency.py checks they are the library's).
+MODELS = ("market", "constant-mean", "market-adjusted")
+DEFAULT_ESTIMATION = (-120, -11)
+
 
 def cmd_prices(args) -> int:
 
@@ -144,7 +149,6 @@ def window(text: str) -> tuple[int, int]:
 
 
 def add_parser(sub) -> None:
-    from incident.market.eventstudy import DEFAULT_ESTIMATION, MODELS
 
     p = sub.add_parser("prices", help="check daily price CSVs (ours, Yahoo's or Date,Close) and list flagged bars")
     p.add_argument("files", nargs="+", metavar="FILE")

@@ -45,7 +45,7 @@ MilestoneStatus = Literal["happened", "planned", "estimate"]
 class Fact(Strict):
     """A sourced statement in words."""
 
-    text: Text
+    text: Text = Field(description="the fact, in the file's words (English)")
     quote: Quote | None = Field(None, description="the source's own words, verbatim, in its language and script")
     sources: Sources
 
@@ -61,90 +61,94 @@ def _real_date(text: str) -> str:
 
 
 class Source(Strict):
-    id: Id
-    title: Text
-    publisher: Text
-    date: Annotated[str, StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$"), AfterValidator(_real_date)]
-    author: str | None = None
-    url: str | None = None
+    id: Id = Field(description="what facts cite it by, e.g. S1")
+    title: Text = Field(description="the document's title, in its own language")
+    publisher: Text = Field(description="who published it")
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$"), AfterValidator(_real_date)] = Field(
+        description="when it was published, as precisely as known"
+    )
+    author: str | None = Field(None, description="who wrote it, if named")
+    url: str | None = Field(None, description="where it is (shown as text in reports, never followed)")
     locator: str | None = Field(None, description="where in the source, or where a copy is, when there is no URL")
     language: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = Field(
         None, description="language of the source's text (BCP 47, e.g. zh-Hant, en), for its quotes"
     )
-    note: str | None = None
+    note: str | None = Field(None, description="why it matters, or how it was read")
 
 
 class Organisation(Strict):
-    name: Text
-    name_original: str | None = None
-    description: str | None = None
-    facts: list[Fact] = []
+    name: Text = Field(description="romanised or English name")
+    name_original: str | None = Field(None, description="the name in its own script")
+    description: str | None = Field(None, description="what it does, in a sentence")
+    facts: list[Fact] = Field([], description="sourced facts about it")
 
 
 class Milestone(Strict):
-    id: Id
+    id: Id = Field(description="referenced by phases, claims and the compensated window")
     at: TimeText = Field(description="local time in the incident's zone unless an offset is given; a bare date is day precision")
     precision: Literal["second", "minute", "hour", "day"] | None = Field(
         None, description="defaults to what `at` shows; may only be coarser"
     )
     approximate: bool = Field(False, description="the source says 'about'")
-    kind: MilestoneKind
+    kind: MilestoneKind = Field(description="what the moment is; drives the standard durations (see Durations)")
     status: MilestoneStatus = Field(
         "happened", description="happened (reported as done), planned (announced or expected) or estimate"
     )
-    title: Text
-    description: str = ""
+    title: Text = Field(description="a short label")
+    description: str = Field("", description="what happened, in more words")
     quote: Quote | None = Field(None, description="the source's own words for this time, verbatim")
     sources: Sources
 
 
 class Phase(Strict):
-    id: Id | None = None
-    name: Text
+    id: Id | None = Field(None, description="an id, if something refers to the phase")
+    name: Text = Field(description="what users saw, in a few words")
     start: str = Field(description="a milestone id or a time")
     end: str = Field(description="a milestone id or a time")
-    impact: ImpactLevel
+    impact: ImpactLevel = Field(description="the level of user impact (Statuspage's levels)")
     component: str | None = Field(None, description="the affected component, when phases are per component")
-    description: str = ""
-    sources: list[Id] = []
+    description: str = Field("", description="more words")
+    sources: list[Id] = Field([], description="sources of the phase's reading of the milestones")
 
 
 class Party(Strict):
     party: Text = Field(description="romanised name of who bears this part")
-    name_original: str | None = None
-    role: str | None = None
-    amount: Money
+    name_original: str | None = Field(None, description="the name in its own script")
+    role: str | None = Field(None, description="the party's role (replaces the name in a blameless report)")
+    amount: Money = Field(description="the party's part, in the provision's currency")
     sources: Sources
 
 
 class Provision(Strict):
     total: Annotated[float, Field(gt=0, allow_inf_nan=False)]
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(description="ISO 4217 code, e.g. CNY")
     parties: list[Party] = Field(description="named parts; the remainder is computed")
     remainder_party: Text = Field(description="who bears what the named parties do not")
-    remainder_sources: list[Id] = []
-    description: str = ""
+    remainder_sources: list[Id] = Field(
+        [], description="sources for the remainder, if they differ from the provision's"
+    )
+    description: str = Field("", description="what the provision is, in the source's terms")
     sources: Sources
 
 
 class CashScheme(Strict):
-    formula: Text
+    formula: Text = Field(description="the payout formula in words")
     window_start: str = Field(description="milestone id or time: start of the compensated failure time")
     window_end: str = Field(description="milestone id or time: end of the compensated failure time")
-    revenue_basis: Text
-    margin_basis: Text
+    revenue_basis: Text = Field(description="which revenue the formula uses")
+    margin_basis: Text = Field(description="which margin the formula uses")
     example_daily_revenue: Money | None = Field(None, description="illustrative input for the worked example")
     example_margin: Annotated[float, Field(ge=0, le=1)] | None = None
-    sensitivity_revenues: list[Money] = []
+    sensitivity_revenues: list[Money] = Field([], description="daily revenues of the sensitivity grid")
     sensitivity_margins: list[Annotated[float, Field(ge=0, le=1)]] = []
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field("CNY", description="ISO 4217 code")
     sources: Sources
 
 
 class TrafficItem(Strict):
-    item: Text
-    quantity: Number | None = None
-    unit: str | None = None
+    item: Text = Field(description="what is offered")
+    quantity: Number | None = Field(None, description="how much, if a source says")
+    unit: str | None = Field(None, description="of what")
 
 
 class TrafficScheme(Strict):
@@ -153,28 +157,30 @@ class TrafficScheme(Strict):
 
 
 class Compensation(Strict):
-    description: str = ""
-    cash: CashScheme | None = None
-    traffic: TrafficScheme | None = None
+    description: str = Field("", description="how the schemes relate (e.g. customers choose one)")
+    cash: CashScheme | None = Field(None, description="a cash formula")
+    traffic: TrafficScheme | None = Field(None, description="a scheme in kind")
 
 
 class Person(Strict):
     person: Text = Field(description="romanised name")
-    name_original: str | None = None
-    role: str | None = None
-    findings: list[Text] = []
+    name_original: str | None = Field(None, description="the name in its own script")
+    role: str | None = Field(None, description="the person's role (replaces the name in a blameless report)")
+    findings: list[Text] = Field([], description="what the organisation found each was responsible for")
     sources: Sources
 
 
 class Accountability(Strict):
-    people: list[Person] = []
-    notes: list[Fact] = []
+    people: list[Person] = Field([], description="people held responsible")
+    notes: list[Fact] = Field([], description="other sourced facts on responsibility")
 
 
 class Remediation(Strict):
-    category: Text
-    action: Text
-    status: Literal["planned", "in_progress", "done", "unknown"] = "unknown"
+    category: Text = Field(description="a group of actions, as the source groups them")
+    action: Text = Field(description="the change, in a sentence")
+    status: Literal["planned", "in_progress", "done", "unknown"] = Field(
+        "unknown", description="whether the source reports it done"
+    )
     sources: Sources
 
 
@@ -215,18 +221,18 @@ class CustomerImpact(Strict):
 
 
 class Lessons(Strict):
-    went_well: list[Fact] = []
-    went_wrong: list[Fact] = []
-    got_lucky: list[Fact] = []
+    went_well: list[Fact] = Field([], description="sourced facts")
+    went_wrong: list[Fact] = Field([], description="sourced facts")
+    got_lucky: list[Fact] = Field([], description="sourced facts")
 
 
 class Figure(Strict):
-    id: Id
-    metric: Text
-    period: Text
-    value: Number
-    unit: Text
-    approximate: bool = False
+    id: Id = Field(description="what claims refer to it by")
+    metric: Text = Field(description="e.g. revenue")
+    period: Text = Field(description="e.g. 2018, H1 2019")
+    value: Number = Field(description="as the source rounds it: the rounding is the tolerance of every check")
+    unit: Text = Field(description="e.g. CNY million")
+    approximate: bool = Field(False, description="the source says 'about'")
     note: str | None = None
     sources: Sources
 
@@ -289,29 +295,31 @@ Check = Annotated[
 
 
 class Claim(Strict):
-    id: Id
+    id: Id = Field(description="an id")
     statement: Text = Field(description="what the source says, in words")
     stated: Number | None = Field(None, description="the number stated; none for a claim in words")
-    unit: str = ""
-    check: Check
+    unit: str = Field("", description="percent, hours, a currency code, ...")
+    check: Check = Field(description="how the toolkit recomputes it (see Claims)")
     quote: Quote | None = Field(None, description="the source's own words, verbatim, in its language and script")
     sources: Sources
 
 
 class Market(Strict):
-    ticker: Text
-    name: str | None = None
+    ticker: Text = Field(description="the stock's ticker, e.g. 2013.HK")
+    name: str | None = Field(None, description="the company's name")
     exchange: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{3,5}$")] = Field(description="exchange-calendars code, e.g. XHKG")
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(description="of the prices")
     prices: Text = Field(description="CSV of daily bars, relative to the incident folder")
-    benchmark: Text
-    benchmark_prices: Text
+    benchmark: Text = Field(description="the index or fund the stock is measured against, e.g. ^HSI, SPY")
+    benchmark_prices: Text = Field(description="CSV of the benchmark, relative to the incident folder")
     event_start: str | None = Field(None, description="milestone id or time; defaults to the incident's start")
     day0: Annotated[date, Field(strict=False)] | None = Field(
         None, description="the session the event study calls day 0, when the calendar's rule is overridden")
     day0_reason: Text | None = Field(None, description="why day 0 is not the session the rule gives (required with day0)")
-    listing_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
-    offer_price: Money | None = None
+    listing_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = Field(
+        None, description="the first session of the stock"
+    )
+    offer_price: Money | None = Field(None, description="the IPO price")
     sources: Sources
 
     @model_validator(mode="after")
@@ -325,32 +333,42 @@ class Market(Strict):
 
 
 class Incident(Strict):
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
-    title: Text
-    organisation: Organisation
-    summary: Text
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)] = Field(
+        description="names the folder and the report; lower-case letters, digits and '-'"
+    )
+    title: Text = Field(description="one line: what happened to whom")
+    organisation: Organisation = Field(description="who had the incident")
+    summary: Text = Field(description="a paragraph for the report's summary")
     timezone: str = Field(description="IANA time zone name of local times, e.g. Asia/Shanghai")
-    status: Literal["ongoing", "resolved"] = "resolved"
-    authors: list[str] = []
+    status: Literal["ongoing", "resolved"] = Field("resolved", description="whether the incident is over")
+    authors: list[str] = Field([], description="who wrote this file")
     sources: Annotated[list[Source], Field(min_length=1)]
-    milestones: list[Milestone] = []
-    phases: list[Phase] = []
+    milestones: list[Milestone] = Field([], description="points in time as sources give them")
+    phases: list[Phase] = Field([], description="stretches of time at one level of user impact")
     severity: str | None = Field(None, description="the organisation's own rating (SEV1, P1, ...), as a source gives it")
-    responders: list[Responder] = []
-    impact: list[Fact] = []
+    responders: list[Responder] = Field([], description="who worked on the incident, and in what role")
+    impact: list[Fact] = Field([], description="what the incident did to users, customers, money: sourced facts")
     customer_impact: list[CustomerImpact] = Field(
         [], description="numbers of affected users, requests, merchants... that sources give")
-    root_cause: list[Fact] = []
+    root_cause: list[Fact] = Field([], description="why it happened: sourced facts")
     contributing_factors: list[Fact] = Field([], description="conditions that made it possible or worse, apart from the root cause")
-    provision: Provision | None = None
-    compensation: Compensation | None = None
-    accountability: Accountability | None = None
-    remediation: list[Remediation] = []
-    action_items: list[ActionItem] = []
-    lessons: Lessons | None = None
-    financials: list[Figure] = []
-    claims: list[Claim] = []
-    market: Market | None = None
+    provision: Provision | None = Field(None, description="money set aside for the incident, and who bears which part")
+    compensation: Compensation | None = Field(None, description="what affected customers are offered")
+    accountability: Accountability | None = Field(
+        None, description="who was held responsible, with the findings a source gives"
+    )
+    remediation: list[Remediation] = Field([], description="what the organisation said it changed or would change")
+    action_items: list[ActionItem] = Field(
+        [], description="follow-up work with owner, type, priority, due date, ticket and status"
+    )
+    lessons: Lessons | None = Field(
+        None, description="this file's reading of the facts: what went well, wrong, and where it was lucky"
+    )
+    financials: list[Figure] = Field(
+        [], description="figures that sources state (revenue, profit, ...), for context and claims"
+    )
+    claims: list[Claim] = Field([], description="what sources state, recomputed from the data")
+    market: Market | None = Field(None, description="a listed company's share price around the incident")
     notes: list[Fact] = Field([], description="other sourced facts (aftermath, context)")
 
     _folder: Path | None = PrivateAttr(None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import secrets
 import stat
 import tempfile
 import time
@@ -120,38 +121,33 @@ def read_text(path: str | Path, limit: int, what: str = "file") -> str:
         ) from None
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def atomic_write(path: str | Path, data: bytes | str, exclusive: bool = False, durable: bool = True) -> Path:
     """Write `data` to `path` in one step: a temporary file in the same folder, renamed into place.
 
-    The folder must exist. The file gets the permissions a new file would get
-    (0666 less the umask), or keeps those of the file it replaces. With
-    `exclusive`, an existing file (or a symbolic link, even a dangling one) is
-    never replaced (FileExistsError). With `durable` (the default) the data
-    reaches the disk before the rename; a bulk writer passes False and calls
-    `flush_to_disk` once for all its files. Raises OSError as the system
-    reports it.
+    The folder must exist. A new file gets the permissions the umask gives
+    (the temporary is created 0666 and the system applies the umask, so no
+    process-wide umask is read or changed); a replaced file keeps its own.
+    With `exclusive`, an existing file (or a symbolic link, even a dangling
+    one) is never replaced (FileExistsError). With `durable` (the default)
+    the data reaches the disk before the rename; a bulk writer passes False
+    and calls `flush_to_disk` once for all its files. Raises OSError as the
+    system reports it.
     """
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    fd, tmp = _temporary(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
-        try:
-            mode = stat.S_IMODE(os.stat(path).st_mode)
-        except OSError:
-            mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)
+            if not exclusive:
+                try:
+                    os.fchmod(fh.fileno(), stat.S_IMODE(os.stat(path).st_mode))  # replacing: keep its mode
+                except FileNotFoundError:
+                    pass
         if exclusive:
             os.link(tmp, path)  # fails if the name exists, atomically
             os.unlink(tmp)
@@ -164,6 +160,18 @@ def atomic_write(path: str | Path, data: bytes | str, exclusive: bool = False, d
             pass
         raise
     return path
+
+
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new temporary file next to `path`, named so that `remove_stale` knows it; (fd, name)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f"{TEMP_PREFIX}{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name next to {path}")
 
 
 def flush_to_disk() -> None:

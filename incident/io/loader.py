@@ -233,7 +233,7 @@ def _source_refs(inc: Incident):
                     yield path + (key,), item
                 elif isinstance(item, (BaseModel, list)):
                     yield from walk(item, path + (key,))
-        else:
+        elif value and isinstance(value[0], (BaseModel, list)):  # a list of text holds no sources list
             for i, item in enumerate(value):
                 if isinstance(item, (BaseModel, list)):
                     yield from walk(item, path + (i,))

@@ -117,11 +117,14 @@ def read_prices(path: str | Path, calendar: str | None = None) -> pd.DataFrame:
 
 
 def artefacts(df: pd.DataFrame) -> pd.DataFrame:
-    """Bars that parse but cannot be real trading days, with the reason.
+    """Bars that parse but whose fields a vendor got wrong, with the reason.
 
     A flat bar (open = high = low = close) with no volume is a vendor's
-    placeholder, not a traded price; a volume of 0 says nobody traded; a high
-    below the open or close (or a low above them) means a field is wrong.
+    placeholder: the day may well be a real session with a right close (the
+    ^HSI bars of 2019-12-18 and 2020-03-23 are), but its open, high, low and
+    volume were filled in, so nothing says the close was checked either. A
+    volume of 0 says nobody traded; a high below the open or close (or a low
+    above them) means a field is wrong.
     The event study leaves every flagged bar out of its fit. Closes alone
     (no open, high, low or volume) cannot be checked: nothing is flagged.
     """
@@ -131,7 +134,7 @@ def artefacts(df: pd.DataFrame) -> pd.DataFrame:
         return out
     o, h, l, c, v = (df[k] for k in COLUMNS)
     rules = [
-        ((o == h) & (h == l) & (l == c) & (v == 0), "open = high = low = close and volume 0: a placeholder, not a traded bar"),
+        ((o == h) & (h == l) & (l == c) & (v == 0), "open = high = low = close and volume 0: open, high, low and volume are placeholders"),
         ((v == 0) & ~((o == h) & (h == l) & (l == c)), "volume 0: no trades that day"),
         (h < l, "high below the low"),
         (h < o, "high below the open"),

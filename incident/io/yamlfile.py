@@ -14,6 +14,7 @@ dicts, lists and scalars itself, so that:
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -192,7 +193,7 @@ def _lines(value, indent: str, out: list[str]) -> None:
     """Append the block lines of a mapping or list at `indent`."""
     if isinstance(value, dict):
         for key, item in value.items():
-            head = f"{indent}{_scalar(str(key))}:"
+            head = f"{indent}{_key(key)}:"
             if type(item) is str:
                 out.append(f"{head} {_text(item)}")
             elif isinstance(item, (dict, list)) and item:
@@ -211,6 +212,12 @@ def _lines(value, indent: str, out: list[str]) -> None:
                 out.extend(sub[1:])
             else:
                 out.append(f"{indent}- {_flow(item)}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _key(key) -> str:
+    """A mapping key as YAML (keys repeat in every item: computed once each)."""
+    return _text(str(key))
 
 
 def _text(value: str) -> str:

@@ -12,6 +12,7 @@ failure never leaves a partial report nor touches an existing one.
 
 from __future__ import annotations
 
+import base64
 import os
 import sys
 import time
@@ -110,6 +111,7 @@ def exporter():
         exclude_output_prompt=True,
     )
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"remove-cell"}), enabled=True)
+    exporter.register_filter("base64", lambda text: base64.b64encode(text.encode("utf-8")).decode("ascii"))
     return exporter
 
 

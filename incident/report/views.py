@@ -256,6 +256,11 @@ def phase_rows(inc: Incident) -> pd.DataFrame:
 
 
 # -- money ----------------------------------------------------------------------------
+def text(value) -> str:
+    """A table cell from a value that may be missing (None or NaN): '' rather than 'nan'."""
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
 def money(amount: float, currency: str = "") -> str:
     return f"{currency} {amount:,.0f}".strip()
 
@@ -268,7 +273,7 @@ def view_costs(inc: Incident) -> dict:
         out["provision"] = {
             "description": inc.provision.description,
             "rows": [
-                {"party": r.label, "role": r.role or ("computed remainder" if r.kind == "remainder" else ""),
+                {"party": r.label, "role": text(r.role) or ("computed remainder" if r.kind == "remainder" else ""),
                  "amount": money(r.amount, cur), "share": f"{r.share:.1%}",
                  "share_of_named": "" if pd.isna(r.share_of_named) else f"{r.share_of_named:.0%}",
                  "sources": r.sources.split(", ")}
@@ -289,7 +294,7 @@ def view_costs(inc: Incident) -> dict:
         t = traffic_table(inc)
         out["traffic"] = {
             "rows": [{"item": r.item, "quantity": "" if pd.isna(r.quantity) else f"{r.quantity:,.0f}",
-                      "unit": r.unit or ""} for r in t.itertuples()],
+                      "unit": text(r.unit)} for r in t.itertuples()],
             "sources": comp.traffic.sources,
         }
     return out

@@ -120,51 +120,39 @@ def scan_feed_file(path: str | Path) -> "_Scan":
 
     Each incident's JSON is decoded, checked, reduced to its columns and
     dropped. Nesting is checked on the raw bytes before the parser sees them.
+    The page is read first, in a pass that stops once it has it (a feed
+    begins with it).
     """
     file = str(path)
+    page = _first_value(path, "page", {})
     scan = _Scan(file)
+    count = 0
     with open_regular(path, MAX_FEED_BYTES, "feed") as raw:
         reader = _CheckedReader(raw, file)
-        page: Any = {}
-        count = 0
         try:
-            for prefix, value in _stream(reader):
-                if prefix == "page":
-                    page = value
-                else:
-                    scan.add(count, value)
-                    count += 1
+            for count, incident in enumerate(ijson.items(reader, "incidents.item", use_float=True), 1):
+                scan.add(count - 1, incident)
         except ijson.JSONError as exc:
             raise reader.syntax_error(exc) from None
-        if count == 0:  # no incident seen: say what the top level is, reading it again without building it
-            raw.close()
-            with open_regular(path, MAX_FEED_BYTES, "feed") as again:
-                shape = _top_level_shape(_CheckedReader(again, file))
-            if shape is not None:
-                raise not_a_feed(file, shape)
+    if count == 0:  # no incident seen: say what the top level is, reading it again without building it
+        with open_regular(path, MAX_FEED_BYTES, "feed") as again:
+            shape = _top_level_shape(_CheckedReader(again, file))
+        if shape is not None:
+            raise not_a_feed(file, shape)
     scan.finish(page)
     return scan
 
 
-def _stream(reader: "_CheckedReader"):
-    """(prefix, value) of each incident and of the page, in the feed's order."""
-    events = ijson.sendable_list()
-    incidents = ijson.items_coro(events, "incidents.item", use_float=True)
-    pages = ijson.items_coro(events, "page", use_float=True)
-    tagged: list = []
-    while True:
-        chunk = reader.read(1 << 16)
-        for coro, prefix in ((incidents, "incidents"), (pages, "page")):
-            if chunk:
-                coro.send(chunk)
-            else:
-                coro.close()
-            tagged += [(prefix, v) for v in events]
-            del events[:]
-        yield from tagged  # the page is only used at the end: its place among the incidents does not matter
-        tagged.clear()
-        if not chunk:
-            return
+def _first_value(path: str | Path, prefix: str, default: Any) -> Any:
+    """The first value at `prefix` in a JSON file, reading no further than its end."""
+    with open_regular(path, MAX_FEED_BYTES, "feed") as raw:
+        reader = _CheckedReader(raw, str(path))
+        try:
+            for value in ijson.items(reader, prefix, use_float=True):
+                return value
+        except ijson.JSONError as exc:
+            raise reader.syntax_error(exc) from None
+    return default
 
 
 def _top_level_shape(reader: "_CheckedReader") -> str | None:
@@ -194,9 +182,6 @@ class _CheckedReader:
     error can name its line.
     """
 
-    _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-    _STRING_END = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-
     def __init__(self, raw, file: str):
         self.raw, self.file = raw, file
         self.first = True
@@ -209,7 +194,7 @@ class _CheckedReader:
     def read(self, n: int) -> bytes:
         self.lines_before += self.chunk.count(b"\n")
         chunk = self.raw.read(n)
-        if self.first:
+        if self.first and chunk:  # (the parser first reads 0 bytes, to see that this file gives bytes)
             self.first = False
             if chunk.startswith(b"\xef\xbb\xbf"):
                 chunk = chunk[3:]
@@ -218,28 +203,34 @@ class _CheckedReader:
         return chunk
 
     def _check_depth(self, chunk: bytes) -> None:
-        start = 0
-        if self.in_string:  # finish the string the last chunk ended in
-            if self.escaped:
-                start = 1
-            m = self._STRING_END.match(chunk, start)
-            if m is None:
-                self.escaped = _ends_escaped(chunk[start:])
+        """Follow the nesting depth of the JSON text, strings skipped; IncidentError past MAX_DEPTH.
+
+        Escapes are dropped first (they only occur in strings and never end
+        one), then everything but quotes and brackets: what is left is small,
+        and its strings are plain quote pairs.
+        """
+        if self.escaped:  # the last chunk ended with the backslash of an escape
+            chunk = chunk[1:]
+            self.escaped = False
+        if b"\\" in chunk:
+            chunk = _ESCAPE_PAIR.sub(b"", chunk)
+            if chunk.endswith(b"\\"):  # an escape split between this chunk and the next
+                chunk, self.escaped = chunk[:-1], True
+        marks = chunk.translate(None, delete=_NOT_STRUCTURE)
+        if self.in_string:
+            end = marks.find(b'"')
+            if end < 0:
                 return
-            start = m.end()
-            self.in_string = self.escaped = False
-        body = chunk[start:]
-        stripped = self._STRING.sub(b"", body)
-        if b'"' in stripped:  # a string starts here and goes on in the next chunk
-            opening = _last_unescaped_quote(body)
-            tail = body[opening + 1:]
-            self.in_string, self.escaped = True, _ends_escaped(tail)
-            stripped = self._STRING.sub(b"", body[:opening])
-        brackets = stripped.translate(None, delete=_NOT_BRACKETS)
-        if not brackets:
+            marks, self.in_string = marks[end + 1:], False
+        if b'"' in marks:
+            marks = _QUOTED.sub(b"", marks)
+            opening = marks.find(b'"')
+            if opening >= 0:  # a string goes on in the next chunk
+                marks, self.in_string = marks[:opening], True
+        if not marks:
             return
-        steps = np.where(np.isin(np.frombuffer(brackets, np.uint8), (ord("["), ord("{"))), 1, -1)
-        depth = self.depth + np.cumsum(steps)
+        codes = np.frombuffer(marks, np.uint8)
+        depth = self.depth + np.cumsum(np.where((codes == 91) | (codes == 123), 1, -1))  # "[" and "{" open
         if depth.max() > MAX_DEPTH:
             raise IncidentError.single(self.file, f"not a usable JSON feed: values nested too deeply "
                                                   f"(more than {MAX_DEPTH} levels)")
@@ -275,21 +266,9 @@ class _CheckedReader:
         return None
 
 
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def _ends_escaped(text: bytes) -> bool:
-    """Whether a string's bytes end with an unpaired backslash (escaping the next chunk's first byte)."""
-    return (len(text) - len(text.rstrip(b"\\"))) % 2 == 1
-
-
-def _last_unescaped_quote(body: bytes) -> int:
-    at = len(body)
-    while True:
-        at = body.rfind(b'"', 0, at)
-        run = at - len(body[:at].rstrip(b"\\"))
-        if run % 2 == 0:
-            return at
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_ESCAPE_PAIR = re.compile(rb"\\.", re.DOTALL)
+_QUOTED = re.compile(rb'"[^"]*"')
 
 
 # -- the checks --------------------------------------------------------------------
