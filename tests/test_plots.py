@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 import warnings
@@ -17,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
+import incident
 from incident.analysis.costs import provision_table, sensitivity_table, traffic_table
 from incident.market.eventstudy import returns
 from incident.analysis.financials import financials_table
@@ -25,6 +27,8 @@ from incident.plots import (
 )
 from incident.io.prices import market_prices
 from incident.market.reaction import rebased_prices
+
+from conftest import ROOT
 from incident.analysis.timeline import compensated_window, format_hours, milestone_table, phase_table
 
 PLOTS = [plot_timeline, plot_provision, plot_compensation, plot_market, plot_financials]
@@ -298,6 +302,9 @@ def test_without_a_cjk_font_names_are_romanised_and_no_glyph_is_missing(weimob, 
         assert not [t for t in texts(ax) if _has_cjk(t)]
     labels = [t.get_text() for t in axes[1].get_yticklabels()]
     assert labels[1].splitlines()[0] == "Sun Taoyong"
+    assert "孫濤勇" in style.dropped_glyphs()  # so the report can say which font was missing
+    assert style.dropped_glyphs() == []  # and asks once per figure
+    assert "fonts-noto-cjk" in style.dropped_glyphs_note()
 
 
 def test_cjk_text_in_a_users_axes_uses_the_house_fonts(weimob):
@@ -330,3 +337,53 @@ def test_financials_figure_only_where_periods_are_shared(weimob):
     assert shared_periods(weimob) == ["2015", "2018", "H1 2019"]
     assert shared_periods(weimob, ("revenue", "operating profit")) == ["2020"]
     assert shared_periods(weimob, ("net result", "operating profit")) == []
+
+
+# -- the time axis scales with the incident: minutes, hours, days ------------------------
+def tick_labels(ax) -> list[str]:
+    ax.figure.canvas.draw()
+    return [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+
+
+def tick_step_minutes(ax) -> float:
+    ticks = ax.xaxis.get_majorticklocs()
+    return float(np.median(np.diff(ticks))) * 24 * 60
+
+
+def test_a_37_minute_incident_gets_minute_ticks_and_its_day_named(tmp_path):
+    from incident.io.statuspage import import_statuspage
+
+    (folder,) = [f for f in import_statuspage(ROOT / "data" / "samples" / "statuspage" /
+                                              "githubstatus-incidents-2024-09-16.json", tmp_path)
+                 if f.name.endswith("69sb0f8lydp4")]
+    inc = incident.load(folder)
+    ax = plot_timeline(inc)
+    labels = tick_labels(ax)
+    assert tick_step_minutes(ax) <= 10  # minute ticks, not one a day
+    assert labels[0].splitlines()[1] == "Mon 16 Sep 2024"  # the start day is named
+    assert all(re.fullmatch(r"\d\d:\d\d", label.splitlines()[0]) for label in labels)
+    durations = [t.get_text() for t in ax.texts if re.search(r"\d (min|s)$", t.get_text())]
+    assert durations and not any(".1 h" in d or "0.1" in d for d in durations)  # "22 min", not "0.4 h"
+
+
+def test_a_three_hour_incident_gets_hour_ticks(tmp_path):
+    inc = incident.load(ROOT / "data" / "fastly-2021")  # 09:47 → 12:35 UTC, 2021-06-08
+    ax = plot_timeline(inc)
+    labels = tick_labels(ax)
+    assert 60 <= tick_step_minutes(ax) <= 6 * 60
+    assert any("Tue 08 Jun 2021" in label for label in labels)
+    days = [label.splitlines()[1] for label in labels if "\n" in label]
+    assert len(set(days)) == len(days)  # each day named once, not two identical date ticks
+
+
+def test_a_weeks_long_incident_gets_day_ticks(weimob, timeline):
+    assert 24 * 60 <= tick_step_minutes(timeline) <= 3 * 24 * 60
+
+
+def test_far_milestones_sit_at_the_edge_with_their_date():
+    inc = incident.load(ROOT / "data" / "fastly-2021")
+    ax = plot_timeline(inc)
+    lo, hi = ax.get_xlim()
+    latent = with_gid(ax, "milestone-label:")  # the May deployment is a month before the outage
+    far = [t for t in latent.values() if t.get_text().startswith("2021-05-12")]
+    assert far and hi - lo < 3  # the axis spans the outage day, not the month before it

@@ -20,6 +20,7 @@ import pandas as pd
 
 from incident.core.model import Incident
 from incident.core.times import When, span_hours
+from incident.io.loader import duration_start
 
 # Which milestones each standard duration spans (see docs/format.md).
 # The incident starts at its first `impact` milestone, or else its first
@@ -184,12 +185,9 @@ def _gap_row(start: pd.Timestamp, end: pd.Timestamp, inc: Incident) -> dict:
 
 
 def incident_start(inc: Incident) -> str | None:
-    """Id of the milestone the incident's durations count from."""
-    for kind in ("impact", "detection"):
-        ms = [m for m in inc.milestones if m.kind == kind and m.status == "happened"]
-        if ms:
-            return min(ms, key=lambda m: inc.when(m.id).earliest).id
-    return None
+    """Id of the milestone the incident's durations count from: the first impact that happened, else the
+    first detection. The rule is `incident.io.loader.duration_start`, which validation checks against."""
+    return duration_start(inc)
 
 
 def durations(inc: Incident) -> pd.DataFrame:

@@ -8,7 +8,6 @@ line per problem and exit with status 2, and a notebook user can inspect them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -38,13 +37,3 @@ class IncidentError(ValueError):
     @classmethod
     def single(cls, file: str, message: str, path: str = "", line: int | None = None) -> "IncidentError":
         return cls([Problem(str(file), path, message, line)])
-
-
-def check_file_size(path: Path, limit: int) -> None:
-    """Refuse a missing, unreadable or absurdly large input before reading it."""
-    try:
-        size = Path(path).stat().st_size
-    except OSError as exc:
-        raise IncidentError.single(str(path), f"cannot read file: {exc.strerror or exc}") from None
-    if size > limit:
-        raise IncidentError.single(str(path), f"file is {size:,} bytes; the limit is {limit:,}")

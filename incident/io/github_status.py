@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from incident.core.errors import IncidentError, Problem, check_file_size
+from incident.core.errors import IncidentError, Problem
+from incident.io.files import read_bytes
 from incident.io.history_schema import history_frame
 
 SOURCE = "github-status"
@@ -42,25 +43,24 @@ def read_github_status(path: str | Path) -> pd.DataFrame:
     """The history table of a github-statuses incidents.jsonl; IncidentError for bad input."""
     path = Path(path)
     file = str(path)
-    check_file_size(path, MAX_FILE_BYTES)
+    text_of_file = read_bytes(path, MAX_FILE_BYTES, "GitHub status history").decode("utf-8", errors="replace")
     records, lines, problems = [], [], []
-    with open(path, encoding="utf-8", errors="replace") as stream:
-        for number, text in enumerate(stream, start=1):
-            if not text.strip():
-                continue
-            try:
-                rec = json.loads(text)
-            except json.JSONDecodeError as exc:
-                problems.append(Problem(file, "", f"not JSON: {exc.msg}", number))
-                continue
-            for field, message in _shape_problems(rec):
-                rid = rec.get("id") if isinstance(rec, dict) else None
-                where = f"[{rid}].{field}" if rid is not None else field
-                problems.append(Problem(file, where, message, number))
-            records.append(rec)
-            lines.append(number)
-            if len(problems) >= MAX_PROBLEMS:
-                break
+    for number, text in enumerate(text_of_file.splitlines(), start=1):  # one record a line
+        if not text.strip():
+            continue
+        try:
+            rec = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(file, "", f"not JSON: {exc.msg}", number))
+            continue
+        for field, message in _shape_problems(rec):
+            rid = rec.get("id") if isinstance(rec, dict) else None
+            where = f"[{rid}].{field}" if rid is not None else field
+            problems.append(Problem(file, where, message, number))
+        records.append(rec)
+        lines.append(number)
+        if len(problems) >= MAX_PROBLEMS:
+            break
     if not problems and not records:
         problems.append(Problem(file, "", "no incidents: expected one JSON object per line"))
     if problems:

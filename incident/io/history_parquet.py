@@ -34,7 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from incident.core.errors import IncidentError, check_file_size
+from incident.core.errors import IncidentError
+from incident.io.files import open_regular
 from incident.io.files import atomic_write
 from incident.io.history_schema import HISTORY_COLUMNS, LIST_COLUMNS, NUMBER_COLUMNS, TIME_COLUMNS
 
@@ -171,7 +172,7 @@ def check_parquet(path: str | Path) -> str:
         raise IncidentError.single(file, f"cannot read Parquet file: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
         raise IncidentError.single(file, "not a regular file; give a Parquet file")
-    check_file_size(Path(file), MAX_FILE_BYTES)
+    open_regular(file, MAX_FILE_BYTES, "Parquet file").close()  # a regular file within the size limit
     if not is_parquet(file):
         raise IncidentError.single(file, "not a Parquet file (it does not start with PAR1)")
     return file

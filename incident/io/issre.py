@@ -23,7 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from incident.core.errors import IncidentError, Problem, check_file_size
+from incident.core.errors import IncidentError, Problem
+from incident.io.files import read_bytes
 from incident.io.history_schema import history_frame
 
 SOURCE = "issre22"
@@ -91,8 +92,7 @@ def issre_files(path: Path) -> list[Path]:
 
 
 def _read_file(file: Path) -> dict:
-    check_file_size(file, MAX_FILE_BYTES)
-    text = file.read_bytes().decode("utf-8", errors="replace")
+    text = read_bytes(file, MAX_FILE_BYTES, "postmortem file").decode("utf-8", errors="replace")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -168,29 +168,19 @@ def event_study(
             f"the estimation window {window_label(estimation)} overlaps the event window starting at day {first_event}"
         )
 
-    closes = _aligned_closes(stock_close, bench_close, sessions)
-    r = closes.pct_change(fill_method=None).iloc[1:]
-    day0 = _day_zero(r.index, event_day)
-    pos0 = r.index.get_loc(day0)
     last_day = max(span[1], *(b for _, b in windows))
-    if pos0 + est_lo < 0:
-        raise ValueError(
-            f"the estimation window starts {-est_lo} sessions before day 0 ({day0.date()}), "
-            f"but the returns start only {pos0} sessions before it"
-        )
-    if pos0 + last_day >= len(r):
-        raise ValueError(f"the event window reaches day {last_day}, after the last price ({r.index[-1].date()})")
-
-    flagged = pd.DatetimeIndex(pd.to_datetime(list(exclude))).as_unit("ns").normalize()
-    touched = _touched(closes.index, flagged)
-    est = r.iloc[pos0 + est_lo : pos0 + est_hi + 1]
-    dropped = est.index[est.index.isin(touched) | est.isna().any(axis=1)]
+    # every return from the estimation window's start to the last event day, by event day
+    r = event_returns(stock_close, bench_close, event_day, est_lo, last_day, exclude, sessions,
+                      names=("the estimation window", "the event window"))
+    day0 = r.loc[0, "date"]
+    est = r.loc[est_lo:est_hi].set_index("date")
+    dropped = est.index[est["flagged"] | est[["stock", "benchmark"]].isna().any(axis=1)]
     fit = fit_model(est["stock"].drop(dropped), est["benchmark"].drop(dropped), model)
 
     from scipy.special import stdtr  # Student t CDF; scipy.stats costs three times the import
 
     days = np.arange(span[0], span[1] + 1)
-    ev = r.iloc[pos0 + span[0] : pos0 + span[1] + 1]
+    ev = r.loc[span[0]:span[1]].set_index("date")
     ar = abnormal_returns(fit, ev["stock"], ev["benchmark"]).to_numpy()
     cov = ar_covariance(fit, ev["benchmark"])
     se = np.sqrt(np.diag(cov))
@@ -207,15 +197,14 @@ def event_study(
             "p": 2 * stdtr(fit.dof, -np.abs(ar / se)),
             "car": np.cumsum(ar),
             "car_se": np.sqrt(cum_var),
-            "flagged": ev.index.isin(touched),
+            "flagged": ev["flagged"].to_numpy(),
         },
         index=pd.Index(days, name="day"),
     )
 
     rows = []
     for a, b in windows:
-        lo, hi = pos0 + a, pos0 + b
-        sub = r.iloc[lo : hi + 1]
+        sub = r.loc[a:b].set_index("date")
         w_ar = abnormal_returns(fit, sub["stock"], sub["benchmark"]).to_numpy()
         w_var = ar_covariance(fit, sub["benchmark"]).sum()
         car, w_se = float(w_ar.sum()), float(np.sqrt(w_var))
@@ -258,12 +247,15 @@ def event_returns(
     last: int,
     exclude: Iterable = (),
     sessions: pd.DatetimeIndex | None = None,
+    names: tuple[str, str] = ("the days", "the days"),
 ) -> pd.DataFrame:
     """Returns of the stock and benchmark from event day `first` to `last`, indexed by event day.
 
     Columns: date, stock, benchmark, flagged (the return uses a close in
     `exclude`). Day 0 as in `event_study`; a session without a close is a
-    NaN return (give `sessions`). For stacking events into a `study`.
+    NaN return (give `sessions`). For one event's study, and for stacking
+    events into a `study`. `names` say, in an error, what the first and the
+    last day belong to.
     """
     closes = _aligned_closes(stock_close, bench_close, sessions)
     r = closes.pct_change(fill_method=None).iloc[1:]
@@ -271,10 +263,11 @@ def event_returns(
     pos0 = r.index.get_loc(day0)
     if pos0 + first < 0:
         raise ValueError(
-            f"the returns start {pos0} sessions before day 0 ({day0.date()}); {-first} are needed"
+            f"{names[0]} starts {-first} sessions before day 0 ({day0.date()}), "
+            f"but the returns start only {pos0} sessions before it"
         )
     if pos0 + last >= len(r):
-        raise ValueError(f"the days reach day {last}, after the last price ({r.index[-1].date()})")
+        raise ValueError(f"{names[1]} reaches day {last}, after the last price ({r.index[-1].date()})")
     flagged = pd.DatetimeIndex(pd.to_datetime(list(exclude))).as_unit("ns").normalize()
     touched = _touched(closes.index, flagged)
     sub = r.iloc[pos0 + first : pos0 + last + 1]

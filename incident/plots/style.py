@@ -84,10 +84,30 @@ def can_render(text: str) -> bool:
     return all(c.isspace() or any(ord(c) in cm for cm in covered) for c in text)
 
 
+_DROPPED: list[str] = []  # texts drawn without some of their characters, since `dropped_glyphs()` last asked
+
+
+def dropped_glyphs() -> list[str]:
+    """The texts drawn without some of their characters since the last call (then forgotten).
+
+    A report shows a note under a figure that lost glyphs, naming the font to install.
+    """
+    found = list(dict.fromkeys(_DROPPED))
+    _DROPPED.clear()
+    return found
+
+
+def dropped_glyphs_note() -> str:
+    """What a reader is told when a figure dropped characters."""
+    return ("Some names in this figure are shown without their characters in Chinese (or another script): no font "
+            "with those glyphs, such as Noto Sans CJK (Debian: fonts-noto-cjk), was installed where it was drawn.")
+
+
 def renderable(text: str) -> str:
     """`text` without the characters no house font can draw (and brackets left empty)."""
     if can_render(text):
         return text
+    _DROPPED.append(text)
     covered = [_charmap(f) for f in font_family()]
     kept = "".join(c if c.isspace() or any(ord(c) in cm for cm in covered) else "\0" for c in text)
     kept = re.sub(r"\(\s*[\0\s/,;:、]*\)|\0+", "", kept)
@@ -96,6 +116,8 @@ def renderable(text: str) -> str:
 
 def person_label(romanised: str, original: str | None = None) -> str:
     """'Sun Taoyong (孫濤勇)' when a font can show the original, else 'Sun Taoyong'."""
+    if isinstance(original, str) and original and not (cjk_font() and can_render(original)):
+        _DROPPED.append(original)
     if isinstance(original, str) and original and cjk_font() and can_render(original):
         return f"{romanised} ({original})"
     return romanised

@@ -155,11 +155,26 @@ def _recording_display_hook(shell, results: list):
     return RecordingDisplayHook(shell=shell)
 
 
-def _worker(conn, cells) -> None:
-    """A forked worker's life: run the cells, report through `conn`, exit without cleanup."""
+def _worker(conn, cells, nb=None, finish=None) -> None:
+    """A forked worker's life: run the cells, report through `conn`, exit without cleanup.
+
+    With `finish`, the worker also records the outputs in its copy of `nb`
+    and sends ('finished', finish(nb)) before it is done: work done by each
+    worker in parallel (exporting its page) rather than by the parent.
+    """
     code = 0
     try:
-        run_cells(cells, conn.send)
+        if finish is None:
+            run_cells(cells, conn.send)
+        else:
+            def send(message):
+                if message[0] == "outputs":
+                    _set_outputs(nb["cells"][message[1]], message[2])
+                if message[0] == "done":
+                    conn.send(("finished", finish(nb)))
+                conn.send(message)
+
+            run_cells(cells, send)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
         try:
             conn.send(("error", -1, type(exc).__name__, str(exc)))
@@ -180,21 +195,23 @@ def execute(nb, timeout: int = 300, workers: int = 2, engine: str = "fork", mean
     from contextlib import closing
 
     with closing(execute_many([nb], timeout, workers, meanwhile)) as results:
-        for _, error in results:
+        for _, error, _ in results:
             if error is not None:
                 raise error
     return nb
 
 
-def execute_many(nbs: list, timeout: int = 300, workers: int = 2, meanwhile=None):
+def execute_many(nbs: list, timeout: int = 300, workers: int = 2, meanwhile=None, finish=None):
     """Run several notebooks on forked workers, at most `workers` at a time; yield (index, error or None).
 
     A single notebook is split into shares run side by side; several run one
     worker each. A notebook is yielded as soon as all its shares are done,
     or at its first failure (its other shares are stopped). `meanwhile` is
     called once the first workers run: work for this process while it waits
-    (importing the exporter, say). Notebooks are plain dicts (or nbformat's
-    nodes); each code cell's `outputs` are set.
+    (importing the exporter, say). With `finish` (for notebooks run whole,
+    one worker each), each worker also returns `finish(notebook)` once its
+    cells ran, yielded third (None otherwise). Notebooks are plain dicts (or
+    nbformat's nodes); each code cell's `outputs` are set.
     """
     preload()
     import multiprocessing as mp
@@ -217,7 +234,9 @@ def execute_many(nbs: list, timeout: int = 300, workers: int = 2, meanwhile=None
                 nb = nbs[k]
                 parent_end, child_end = ctx.Pipe(duplex=False)
                 cells = [(i, source(nb["cells"][i])) for i in share if nb["cells"][i]["cell_type"] == "code"]
-                proc = ctx.Process(target=_worker, args=(child_end, cells), daemon=True)
+                whole = finish is not None and len(share) == len(nb["cells"])
+                proc = ctx.Process(target=_worker, args=(child_end, cells, nb if whole else None,
+                                                         finish if whole else None), daemon=True)
                 proc.start()
                 child_end.close()
                 running[parent_end] = {"nb": k, "process": proc, "cell": None, "first": first,
@@ -248,6 +267,8 @@ def execute_many(nbs: list, timeout: int = 300, workers: int = 2, meanwhile=None
                     _, index, name, text = message
                     where = section_of(nb, index) if index >= 0 else _where(nb, state)
                     error = ReportError(f"section {where!r} failed: {name}: {_first_line(text)}")
+                elif message[0] == "finished":
+                    state["finished"] = message[1]
                 elif message[0] == "died":
                     error = ReportError(f"the report's worker died while running section {_where(nb, state)!r}")
                 if message[0] == "done" or error is not None:
@@ -268,11 +289,11 @@ def execute_many(nbs: list, timeout: int = 300, workers: int = 2, meanwhile=None
                     for other, st in list(running.items()):  # its other shares are of no use now
                         if st["nb"] == k:
                             _stop(running.pop(other)["process"], other)
-                    yield k, error
+                    yield k, error, None
                     continue
                 left[k] -= 1
                 if left[k] == 0:
-                    yield k, None
+                    yield k, None, state.get("finished")
     finally:
         for conn, state in running.items():
             _stop(state["process"], conn)

@@ -181,9 +181,9 @@ def prepare_output(out: Path) -> Path:
     return out
 
 
-def write(out: Path, nb, keep_notebook: bool = False) -> None:
-    """Export the executed notebook and write it (and the notebook itself, if asked)."""
-    atomic_write(out, export_html(nb).encode("utf-8"))
+def write(out: Path, nb, keep_notebook: bool = False, page: str | None = None) -> None:
+    """Export the executed notebook (unless its `page` is given) and write it, and the notebook if asked."""
+    atomic_write(out, (page if page is not None else export_html(nb)).encode("utf-8"))
     if keep_notebook:
         import nbformat
 
@@ -242,11 +242,13 @@ def render_many(
     done = sum(r is not None for r in results)
     if progress:
         progress(done, len(paths), "")
-    for j, error in execute_many([nb for _, nb, _ in todo], timeout=timeout, workers=workers, meanwhile=exporter):
+    exporter()  # imported before the workers fork: each exports its own pages, side by side
+    notebooks = [nb for _, nb, _ in todo]
+    for j, error, page in execute_many(notebooks, timeout=timeout, workers=workers, finish=export_html):
         k, nb, out = todo[j]
         if error is None:
             try:
-                write(out, nb, keep_notebook)
+                write(out, nb, keep_notebook, page)
             except ReportError as exc:
                 error = exc
         results[k] = Result(paths[k], None if error else out, time.perf_counter() - started,
