@@ -45,7 +45,7 @@ def floor(out: Path) -> None:
     import matplotlib.pyplot as plt
 
     import incident
-    from incident.analysis.financials import shared_periods
+    from incident.analysis.financials import financials_table
     from incident.market.reaction import market_event_study
     from incident.market.sessions import session_table
     from incident.plots import (
@@ -81,7 +81,7 @@ def floor(out: Path) -> None:
         elif key == "costs":
             figure(plot_provision, inc, height=3.2)
             figure(plot_compensation, inc, height=4.6)
-        elif key == "financials" and shared_periods(inc):
+        elif key == "financials" and financials_table(inc)["metric"].isin(["revenue", "adjusted EBITDA"]).any():
             figure(plot_financials, inc)
     css = (Path(pm.__file__).parent / "templates" / "postmortem" / "report.css").read_text(encoding="utf-8")
     out.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{css}</style></head>"

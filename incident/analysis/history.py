@@ -56,6 +56,7 @@ _HOURS = {"detected": "hours_to_detect", "mitigated": "hours_to_mitigate", "reso
 _STAGE_METRICS = {"ttd": "time_to_detect", "tti": "time_to_diagnose", "ttm": "time_to_mitigate",
                   "ttr": "time_to_recover"}
 _NS_PER_HOUR = 3_600_000_000_000
+_NS_PER_MINUTE = 60_000_000_000
 _PEEK_BYTES = 65_536
 
 
@@ -277,7 +278,8 @@ def feed_history(feed: dict | str | Path) -> pd.DataFrame:
     """The history table of a Statuspage feed (dict or file), from its frames.
 
     Gives the same points as importing the feed and loading the incidents:
-    start is `started_at`; detected the first 'investigating' update;
+    start is `started_at`; detected the first 'investigating' update, unless
+    the page dated the incident by that very post (within a minute);
     mitigated the first 'monitoring' update, else `monitoring_at`; resolved
     the last 'resolved' update, else `resolved_at`.
     """
@@ -304,9 +306,12 @@ def frames_history(incidents: pd.DataFrame, updates: pd.DataFrame) -> pd.DataFra
     nat = np.iinfo(np.int64).min
     first_update = _reduce(when, position, np.ones(len(when), bool), n, np.minimum)
     start = _fill(_fill(field("started_at"), field("created_at"), nat), first_update, nat)
+    posted = first("investigating")
+    same = (posted != nat) & (start != nat) & (np.abs(posted - start) < _NS_PER_MINUTE)
     points = {
         "start": start,
-        "detected": first("investigating"),
+        # a start set by the first post says nothing of when the fault was detected (as on import)
+        "detected": np.where(same, nat, posted),
         "mitigated": _fill(first("monitoring"), field("monitoring_at"), nat),
         "resolved": _fill(last("resolved"), field("resolved_at"), nat),
     }

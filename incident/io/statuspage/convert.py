@@ -17,7 +17,7 @@ import functools
 import hashlib
 import html
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from incident.core.errors import IncidentError, Problem
@@ -94,6 +94,9 @@ def _incident_data(raw: dict, page: dict, file: str, i: int, incident_id: str) -
     return data
 
 
+SAME_MOMENT = timedelta(minutes=1)  # a start this close to the first post was set by posting it
+
+
 def _milestones(raw: dict, updates: list[dict]) -> list[dict]:
     """The start, one milestone per update, and record times no update covers."""
     out = []
@@ -102,8 +105,14 @@ def _milestones(raw: dict, updates: list[dict]) -> list[dict]:
         out.append(_milestone("started", start, "impact", "Incident start",
                               "Start of the incident as the page records it (started_at)."))
     statuses = {u["status"] for u in updates}
+    first_post = next((u for u in updates if u["status"] == "investigating"), None)
     for u in updates:
         kind, title = UPDATE_KINDS.get(u["status"], ("other", u["status"].replace("_", " ").capitalize()))
+        if u["status"] == "investigating" and u is not first_post:  # only the first says when it was seen
+            kind, title = "communication", "Update (still investigating)"
+        elif u is first_post and start and abs(_moment(u["created_at"]) - _moment(start)) < SAME_MOMENT:
+            # the page dates the incident by its first post: when the fault was detected is not in the feed
+            kind, title = "communication", "First post (investigating); when it was detected is not known from the feed"
         out.append(_milestone(_update_id(u), u["created_at"], kind, title, plain_text(u.get("body") or "")))
     # the record keeps these times even when the feed dropped their update
     if raw.get("monitoring_at") and "monitoring" not in statuses:
