@@ -150,6 +150,8 @@ def test_weimob_event_study(weimob_result):
     # the ^HSI placeholder of 2019-12-18 and the inconsistent 2013.HK bar of 2019-09-19
     assert [d.date().isoformat() for d in res.excluded] == ["2019-09-19", "2019-09-20", "2019-12-18", "2019-12-19"]
     assert res.n == 106
+    # β, t and p equal statsmodels' OLS with MacKinlay's prediction error (tests/test_market_study.py);
+    # pinned here too, so that a change of sample (n, exclusions) cannot pass unnoticed
     assert res.beta == pytest.approx(1.509, abs=0.001)
     assert list(res.car.index) == ["0..0", "-1..1", "0..4", "0..6"]
     assert res.car.at["0..6", "last"] == pd.Timestamp("2020-03-03")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from conftest import ROOT
+from conftest import ROOT, run_cli
 from test_history_import import github_file, issre_dir  # noqa: F401 (fixtures)
 
 NOTEBOOK = ROOT / "incident" / "report" / "history.ipynb"
@@ -20,16 +19,31 @@ def test_parameters_cell_is_tagged():
 
 @pytest.mark.slow
 def test_report_runs_from_a_temporary_folder(tmp_path, issre_dir, github_file):
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-    params = nbformat.v4.new_code_cell(f"history_sources = {[str(issre_dir), str(github_file)]!r}\n"
-                                       f"group_by = ['provider', 'component', 'quarter']\n")
-    params.metadata["tags"] = ["injected-parameters"]
-    nb.cells.insert(at + 1, params)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    """`incident report --history` on the two real histories, run from an empty folder."""
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_cli("report", "--history", issre_dir, github_file, "--by", "provider", "--by", "component",
+                     "--by", "quarter", "-o", tmp_path / "history.html", cwd=work, timeout=600)
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "history.html").read_text(encoding="utf-8")
     assert "time to detect" in html and "By component" in html and "<table" in html
-    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 4  # ECDF, 2 comparisons, the trend
-    assert list(tmp_path.iterdir()) == []  # wrote nothing where it ran
+    assert html.count('src="data:image/png;base64,') >= 4  # ECDF, 2 comparisons, the trend
+    assert "<script" not in html and "https://" not in html.split("<body")[1]  # offline: nothing fetched
+    assert list(work.iterdir()) == []  # wrote nothing where it ran
+
+
+@pytest.mark.slow
+def test_study_report_of_the_seven_events(tmp_path):
+    events = [ROOT / "data" / name for name in ("equifax-2017", "crowdstrike-2024", "okta-2022", "atlassian-2022",
+                                                 "facebook-2021", "fastly-2021", "weimob-2020")]
+    result = run_cli("report", "--study", *events, "-o", tmp_path / "study.html", timeout=600)
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "study.html").read_text(encoding="utf-8")
+    assert "Patell" in html and "equifax-2017" in html and "weimob-2020" in html
+    assert html.count("data:image/") >= 2 and "<script" not in html
+
+
+def test_study_report_refuses_an_incident_without_a_market(tmp_path):
+    result = run_cli("report", "--study", ROOT / "data" / "gitlab-2017", "-o", tmp_path / "s.html")
+    assert result.returncode == 2 and "has no market section" in result.stderr
+    assert not (tmp_path / "s.html").exists()

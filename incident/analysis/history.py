@@ -41,7 +41,7 @@ from incident.io.history_parquet import is_parquet, read_history, write_history
 from incident.io.issre import read_issre
 from incident.io.loader import INCIDENT_FILE, load
 from incident.io.statuspage import COMPONENT_LEVELS, feed_frames, read_feed_frames
-from incident.analysis.timeline import durations, incident_start
+from incident.analysis.timeline import duration_records, incident_start
 
 __all__ = [
     "HISTORY_COLUMNS", "STAGES", "FORMATS", "TARGETS", "history_table", "detect_format", "combine",
@@ -252,18 +252,18 @@ def _incident_row(inc: Incident) -> dict:
     start_id = incident_start(inc)
     if start_id is None:
         return row
-    row["start"] = pd.Timestamp(inc.when(start_id).earliest)
-    table = durations(inc).set_index("metric")
+    row["start"] = inc.when(start_id).earliest
+    table = {d["metric"]: d for d in duration_records(inc)}  # plain records: no DataFrame per incident
     for point, metric in _POINTS.items():
-        if metric in table.index:
-            d = table.loc[metric]
-            row[point] = pd.Timestamp(inc.when(d["to"]).earliest)
+        if metric in table:
+            d = table[metric]
+            row[point] = inc.when(d["to"]).earliest
             row[_HOURS[point]] = d["hours"]
             row["exact"] = row["exact"] and bool(d["exact"])
     for stage, metric in _STAGE_METRICS.items():
-        if metric in table.index:
-            row[stage] = table.loc[metric, "hours"] * 60
-            row["exact"] = row["exact"] and bool(table.loc[metric, "exact"])
+        if metric in table:
+            row[stage] = table[metric]["hours"] * 60
+            row["exact"] = row["exact"] and bool(table[metric]["exact"])
     return row
 
 

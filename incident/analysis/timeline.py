@@ -200,7 +200,19 @@ def durations(inc: Incident) -> pd.DataFrame:
     return inc.memo("durations", lambda: _durations(inc))
 
 
+_DURATION_COLUMNS = ["metric", "from", "to", "from_when", "to_when", "hours_min", "hours_max", "hours", "exact"]
+
+
 def _durations(inc: Incident) -> pd.DataFrame:
+    return pd.DataFrame(duration_records(inc), columns=_DURATION_COLUMNS)
+
+
+def duration_records(inc: Incident) -> list[dict]:
+    """`durations` as plain records, one dict a metric: for many incidents at once, without a DataFrame each."""
+    return inc.memo("duration_records", lambda: _duration_records(inc))
+
+
+def _duration_records(inc: Incident) -> list[dict]:
     start_id = incident_start(inc)
     rows = []
     if start_id is not None:
@@ -226,7 +238,7 @@ def _durations(inc: Incident) -> pd.DataFrame:
                     "exact": start.exact and end.exact,
                 }
             )
-    return pd.DataFrame(rows, columns=["metric", "from", "to", "from_when", "to_when", "hours_min", "hours_max", "hours", "exact"])
+    return rows
 
 
 def window_hours(start: When, end: When) -> float:
