@@ -157,3 +157,22 @@ def test_figures_real_and_tiny(both, tiny, tmp_path):
         assert labels and not any("$" in t or "mathdefault" in t for t in labels)
         fig.savefig(tmp_path / "history.png")
         plt.close(fig)
+
+
+def test_a_group_of_one_is_drawn_and_counts_are_whole(issre):
+    from incident.plots.history import plot_quarterly_trend, plot_stage_ecdf
+
+    three = issre.head(3)
+    ax = plot_stage_ecdf(three)
+    drawn = [l for l in ax.lines if " (n=" in l.get_label()]
+    for line in drawn:
+        ys = np.asarray(line.get_ydata(), dtype=float)
+        assert ys[0] == 0 and ys[-1] == 1  # a step from 0 to 1 even for a single value
+    known = {stage: int(three[stage].notna().sum()) for stage in ("ttd", "tti", "ttm", "ttr")}
+    assert len(drawn) == sum(1 for n in known.values() if n)
+    plt.close(ax.figure)
+    ax = plot_quarterly_trend(three)
+    counts = ax.figure.axes[1]
+    ticks = counts.get_yticks()
+    assert np.allclose(ticks, np.round(ticks))  # whole incidents, never 0.25 steps
+    plt.close(ax.figure)

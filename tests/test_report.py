@@ -15,18 +15,18 @@ import pytest
 from incident.report import render as report
 from incident.report.postmortem import SECTIONS, has_section
 
-from conftest import WEIMOB, run_cli
+from conftest import ROOT, WEIMOB, run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    """The default report, rendered twice through the CLI as a user would."""
+    """The default report, rendered twice through the CLI as a user would (the second keeping its notebook)."""
     folder = tmp_path_factory.mktemp("reports")
     first, second = folder / "one.html", folder / "two.html"
-    for out in (first, second):
-        result = run_cli("report", WEIMOB, "-o", out, timeout=600)
+    for out, extra in ((first, ()), (second, ("--keep-notebook",))):
+        result = run_cli("report", WEIMOB, "-o", out, *extra, timeout=600)
         assert result.returncode == 0, result.stderr
     return first, second
 
@@ -139,21 +139,20 @@ def test_bad_input_fails_before_anything_runs(tmp_path):
 
 
 def test_batch_one_failure_does_not_stop_the_others(tmp_path):
-    good = tmp_path / "weimob-copy"
-    shutil.copytree(WEIMOB, good)
+    good = tmp_path / "gitlab-copy"
+    shutil.copytree(ROOT / "data" / "gitlab-2017", good)
     bad = tmp_path / "broken"
     bad.mkdir()
     (bad / "incident.yaml").write_text("id: broken\n", encoding="utf-8")
     result = run_cli("report", bad, good, "-o", tmp_path / "out", timeout=600)
     assert result.returncode == 2
     assert "FAILED" in result.stderr and "1 of 2 reports written" in result.stdout
-    assert (tmp_path / "out" / "weimob-copy.html").exists()
+    assert (tmp_path / "out" / "gitlab-copy.html").exists()
     assert not (tmp_path / "out" / "broken.html").exists()
 
 
-def test_keep_notebook(tmp_path):
-    out = report.render(WEIMOB, tmp_path / "w.html", keep_notebook=True)
-    nb = nbformat.read(out.with_suffix(".ipynb"), as_version=4)
+def test_keep_notebook(rendered):
+    nb = nbformat.read(rendered[1].with_suffix(".ipynb"), as_version=4)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
     assert all(o.get("output_type") != "error" for c in nb.cells for o in c.get("outputs", []))
 

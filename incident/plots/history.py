@@ -17,6 +17,7 @@ matplotlib's global settings alone:
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 import pandas as pd
 
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -45,8 +46,8 @@ def _draw_ecdf(table: pd.DataFrame, ax, column: str, by: str | None):
         curve = ecdf(group[column])
         if curve.empty:
             continue
-        x = curve["hours"].clip(lower=ONE_SECOND)
-        line, = ax.step(x, curve["share"], where="post", label=f"{name} (n={int(group[column].count())})")
+        x, y = _from_zero(curve["hours"].clip(lower=ONE_SECOND), curve["share"])
+        line, = ax.step(x, y, where="post", label=f"{name} (n={int(group[column].count())})")
         median = group[column].median()
         ax.plot([median], [0.5], "o", color=line.get_color(), ms=4)
     ax.axhline(0.5, color=COLOURS["grey"], lw=0.6, ls=":")
@@ -147,7 +148,8 @@ def plot_stage_ecdf(table: pd.DataFrame, stages=STAGES, ax=None):
                 continue
             curve = ecdf(values)
             colour = _STAGE_COLOURS.get(stage)
-            ax.step(curve["hours"].clip(lower=SHORTEST), curve["share"], where="post", color=colour,
+            x, y = _from_zero(curve["hours"].clip(lower=SHORTEST), curve["share"])
+            ax.step(x, y, where="post", color=colour,
                     label=f"{STAGE_NAMES.get(stage, stage)} (n={len(values):,} of {len(table):,})")
             ax.plot([max(values.median(), SHORTEST)], [0.5], "o", color=colour, ms=4)
             drawn += 1
@@ -201,6 +203,11 @@ def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", ax=N
         return ax
 
 
+def _from_zero(x: pd.Series, share: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An ECDF's steps starting from 0 at its first value: a group of one is a visible jump, not nothing."""
+    return np.concatenate([x.to_numpy()[:1], x.to_numpy()]), np.concatenate([[0.0], share.to_numpy()])
+
+
 def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", ax=None):
     """Per quarter: bars counting the incidents, and the median of `stage` with its CI band (log axis).
 
@@ -215,6 +222,7 @@ def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", ax=None):
         counts = ax.twinx()
         counts.bar(x, trend["records"], color="#D9D9D9", width=0.8, label="incidents")
         counts.set_ylabel("incidents per quarter", color=COLOURS["faint"])
+        counts.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole incidents, not 0.25 steps
         counts.tick_params(axis="y", labelsize=8, colors=COLOURS["faint"])
         counts.spines["right"].set_visible(True)
         counts.set_ylim(0, max(1, trend["records"].max()) * 3)  # bars in the lower third, under the line
