@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from timing import timed  # benchmarks/timing.py
 
 ROOT = Path(__file__).resolve().parents[1]
 INCIDENT = [sys.executable, "-m", "incident"]
 
 
-def timed(cmd: list[str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -45,7 +41,7 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.runs):
         for name, cmd in commands.items():
-            times[name].append(timed(cmd))
+            times[name].append(timed(cmd, ROOT))
     unit = statistics.median(next(iter(times.values())))
     width = max(map(len, commands))
     for name, values in times.items():

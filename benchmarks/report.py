@@ -24,11 +24,11 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import timed  # benchmarks/timing.py
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -88,10 +88,6 @@ def floor(out: Path) -> None:
                    f"<body><main class='postmortem'>{''.join(parts)}</main></body></html>", encoding="utf-8")
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - started
 
 
 def main() -> None:
