@@ -9,7 +9,6 @@ refused in <= 5 s and <= 500 MB peak RSS (measured in a child process).
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 import tempfile

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,3 +60,51 @@ def pytest_collection_modifyitems(config, items):
         module = item.module.__name__.rsplit(".", 1)[-1]
         if module in SLOW_MODULES or any(word in item.name for word in SLOW_WORDS):
             item.add_marker(pytest.mark.slow)
+
+
+# -- the real incident histories: the project's copies (data/history/), else the shared ones -------
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def _first(*paths: Path) -> Path:
+    for path in paths:
+        if path.exists():
+            return path
+    pytest.skip(f"data not found in {', '.join(map(str, paths))}")
+
+
+@pytest.fixture(scope="session")
+def issre_dir() -> Path:
+    return _first(ROOT / "data" / "history" / "issre22", SHARED / "cloud-postmortems-issre22")
+
+
+@pytest.fixture(scope="session")
+def github_file() -> Path:
+    return _first(ROOT / "data" / "history" / "github-status" / "incidents.jsonl",
+                  SHARED / "github-status-2022-2026" / "incidents.jsonl")
+
+
+@pytest.fixture(scope="session")
+def issre_raw(issre_dir) -> list[tuple[str, dict]]:
+    """(id, record) of every postmortem, read with plain json in the importer's file order."""
+    files = sorted(p for p in issre_dir.rglob("*.json") if p.name != "template.json")
+    return [(rid, rec) for f in files for rid, rec in json.loads(f.read_text(encoding="utf-8")).items()]
+
+
+@pytest.fixture(scope="session")
+def github_raw(github_file) -> list[dict]:
+    return [json.loads(line) for line in github_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def issre(issre_dir):
+    from incident.io.issre import read_issre
+
+    return read_issre(issre_dir)
+
+
+@pytest.fixture(scope="session")
+def github(github_file):
+    from incident.io.github_status import read_github_status
+
+    return read_github_status(github_file)

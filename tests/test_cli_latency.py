@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import ROOT, WEIMOB
+from conftest import ROOT
 
 HEAVY = ("pandas", "matplotlib", "scipy", "exchange_calendars", "nbconvert", "nbformat", "duckdb", "pyarrow")
 

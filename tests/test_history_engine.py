@@ -16,7 +16,6 @@ from incident.analysis.history_engine import history_summary
 from incident.core.errors import IncidentError
 from incident.io.history_parquet import write_history
 from incident.io.history_schema import combine
-from test_history_import import github, github_file, issre, issre_dir  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")

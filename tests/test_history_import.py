@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SHARED
 from incident.analysis.history import by_component, combine, detect_format, history_table
 from incident.cli import EXIT_BAD_INPUT, report_problems
 from incident.cli.history import add_parser
@@ -24,48 +23,7 @@ from incident.io.github_status import read_github_status
 from incident.io.history_schema import HISTORY_COLUMNS, import_report
 from incident.io.issre import mitigation_category, read_issre
 
-SHARED = ROOT.parent / "shared" / "data"
 VERIFICATION_TYPOS = {"verificatio", "verifcation", "verificationn", "verififcation"}
-
-
-def _first(*paths: Path) -> Path:
-    for path in paths:
-        if path.exists():
-            return path
-    pytest.skip(f"data not found in {', '.join(map(str, paths))}")
-
-
-@pytest.fixture(scope="session")
-def issre_dir() -> Path:
-    return _first(ROOT / "data" / "history" / "issre22", SHARED / "cloud-postmortems-issre22")
-
-
-@pytest.fixture(scope="session")
-def github_file() -> Path:
-    return _first(ROOT / "data" / "history" / "github-status" / "incidents.jsonl",
-                  SHARED / "github-status-2022-2026" / "incidents.jsonl")
-
-
-@pytest.fixture(scope="session")
-def issre_raw(issre_dir) -> list[tuple[str, dict]]:
-    """(id, record) of every postmortem, read with plain json in the importer's file order."""
-    files = sorted(p for p in issre_dir.rglob("*.json") if p.name != "template.json")
-    return [(rid, rec) for f in files for rid, rec in json.loads(f.read_text(encoding="utf-8")).items()]
-
-
-@pytest.fixture(scope="session")
-def github_raw(github_file) -> list[dict]:
-    return [json.loads(line) for line in github_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-@pytest.fixture(scope="session")
-def issre(issre_dir):
-    return read_issre(issre_dir)
-
-
-@pytest.fixture(scope="session")
-def github(github_file):
-    return read_github_status(github_file)
 
 
 # -- ISSRE'22 -----------------------------------------------------------------

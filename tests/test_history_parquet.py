@@ -14,8 +14,7 @@ from incident.analysis.history import detect_format, history_table
 from incident.cli.history import add_parser
 from incident.core.errors import IncidentError
 from incident.io.history_parquet import arrow_schema, read_history, write_history
-from incident.io.history_schema import HISTORY_COLUMNS, combine, history_frame
-from test_history_import import github, github_file, issre, issre_dir  # noqa: F401 (fixtures)
+from incident.io.history_schema import combine, history_frame
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import nbformat
 import pytest
 
 from conftest import ROOT, run_cli
-from test_history_import import github_file, issre_dir  # noqa: F401 (fixtures)
 
 NOTEBOOK = ROOT / "incident" / "report" / "history.ipynb"
 

@@ -18,7 +18,6 @@ from incident.analysis.history import (
     MIN_N_FOR_CI, TARGETS, group_stats, history_summary, median_ci, quarterly_trend, stage_stats, within_targets,
 )
 from incident.io.history_schema import combine
-from test_history_import import github, github_file, github_raw, issre, issre_dir, issre_raw  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")

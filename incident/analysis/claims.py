@@ -15,7 +15,7 @@ import pandas as pd
 from incident.analysis import price_claims
 from incident.analysis.financials import cagr, growth, implied_prior, rounding_half_width
 from incident.analysis.timeline import window_hours
-from incident.analysis.verdicts import CANNOT_CHECK, CONSISTENT, MISMATCH, judge
+from incident.analysis.verdicts import CANNOT_CHECK, MISMATCH, judge
 from incident.analysis.verdicts import verdict as _result
 from incident.core.model import Claim, Incident
 COLUMNS = [

@@ -39,7 +39,7 @@ import pandas as pd
 from incident.core.errors import IncidentError
 from incident.core.model import Incident
 from incident.core.times import When
-from incident.io.calendars import DEFAULT_CALENDAR, as_calendar as _cal, calendar, sessions
+from incident.io.calendars import DEFAULT_CALENDAR, as_calendar as _cal, calendar, sessions  # noqa: F401 (re-exported)
 
 
 def session_of(moment: When | datetime | date | str, cal=DEFAULT_CALENDAR) -> pd.Timestamp:

@@ -11,7 +11,7 @@ from matplotlib.patches import Rectangle
 
 from incident.analysis.costs import cash_example, provision_table, sensitivity_table, traffic_table
 from incident.core.model import Incident
-from incident.analysis.timeline import compensated_window, format_hours, window_note
+from incident.analysis.timeline import compensated_window, window_note
 from incident.plots.style import COLOURS, axes_for, house_style, millions, person_label, renderable, source_line, subtitle, thousands
 
 
