@@ -13,6 +13,13 @@ times the bulk path an analyst runs:
 and prints one row per size: seconds per step, total, peak resident memory,
 and microseconds per update (flat when growth is linear). Target: 1M updates
 in 10 s and 2 GB on a 2-core machine.
+
+    .venv/bin/python benchmarks/history.py --import 100000
+
+times instead `incident import statuspage` of a feed of that many updates
+(10,000 incidents for 100,000 updates; target ≤ 10 s), and then loading the
+folder of incident folders it wrote as a history, first without and then
+with the folder's index (target ≤ 10 s for 10,000 incidents).
 """
 
 from __future__ import annotations
@@ -136,7 +143,11 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES), help="numbers of updates")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child process: one feed
     parser.add_argument("--write", type=Path, help=argparse.SUPPRESS)  # child process: write a feed
+    parser.add_argument("--import", dest="import_updates", type=int, metavar="UPDATES",
+                        help="time the import of a feed of this many updates, and loading its folders")
     args = parser.parse_args(argv)
+    if args.import_updates:
+        return time_import(args.import_updates)
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return 0
@@ -157,6 +168,23 @@ def main(argv=None) -> int:
             path.unlink()
             print(f"{n:>10,} {r['incidents']:>10,} {r['read']:>8.2f} {r['history']:>10.2f} {r['stats']:>8.2f} "
                   f"{r['total']:>8.2f} {r['peak_mb']:>8,.0f} {r['total'] / n * 1e6:>10.2f}", flush=True)
+    return 0
+
+
+def time_import(n_updates: int) -> int:
+    """`incident import statuspage` of a synthetic feed, then its folders loaded as a history twice."""
+    with tempfile.TemporaryDirectory() as tmp:
+        feed, out = Path(tmp) / "feed.json", Path(tmp) / "incidents"
+        subprocess.run([sys.executable, __file__, "--write", str(feed), "--sizes", str(n_updates)], check=True)
+        incident = [sys.executable, "-m", "incident"]
+        load = [sys.executable, "-c", f"from incident.analysis.history import history_table; history_table({str(out)!r})"]
+        for name, cmd in (("import statuspage", [*incident, "import", "statuspage", str(feed), "-o", str(out)]),
+                          ("history of the folders, first load", load),
+                          ("history of the folders, with its index", load)):
+            started = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            print(f"{name:<40} {time.perf_counter() - started:6.2f} s", flush=True)
+        print(f"{'incidents':<40} {sum(1 for _ in out.iterdir() if _.is_dir()):6,}")
     return 0
 
 

@@ -441,9 +441,9 @@ def test_streamed_frames_do_not_hold_the_parsed_feed(tmp_path):
 
 
 @pytest.mark.slow
-def test_import_of_ten_thousand_incidents_is_quick(tmp_path):
+def test_import_of_ten_thousand_incidents_writes_each_once(tmp_path):
+    """Every incident of a large feed gets its own folder (the time it takes: benchmarks/history.py --import)."""
     path = write_feed(tmp_path, big_feed(10_000, 4))
-    started = time.perf_counter()
     folders = import_statuspage(path, tmp_path / "out")
-    seconds = time.perf_counter() - started
-    assert len(folders) == 10_000 and seconds < 20, seconds  # ~5 s on a loaded 2-core machine; was ~12
+    assert len(folders) == len(set(folders)) == 10_000
+    assert sum(1 for p in (tmp_path / "out").iterdir() if p.is_dir()) == 10_000

@@ -27,6 +27,7 @@ fault was detected (the older `hours_to_detect` column still gives that post).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -122,16 +123,15 @@ def folder_history(folder: str | Path, index: bool = True) -> pd.DataFrame:
     else:
         kept = incidents_history([]).assign(path=[], size=[], mtime_ns=[])
     fresh = set(seen["path"]) - set(kept["path"])
+    todo = [(file, key) for file, key in zip(files, seen.itertuples(index=False)) if key.path in fresh]
     rows, keys, bad, problems = [], [], set(), []
-    for file, key in zip(files, seen.itertuples(index=False)):
-        if key.path not in fresh:
-            continue
-        try:
-            rows.append(_incident_row(load(file)))
+    for (file, key), (row, error) in zip(todo, _rows_of([file for file, _ in todo])):
+        if error is None:
+            rows.append(row)
             keys.append(key)
-        except IncidentError as exc:
+        else:
             bad.add(key.path)
-            problems += exc.problems
+            problems += error.problems
     new = _rows_frame(rows).assign(**{k: [getattr(key, k) for key in keys] for k in _FILE_KEYS})
     table = pd.concat([t for t in (kept, new) if len(t)] or [new], ignore_index=True)
     table = table.set_index("path").reindex([p for p in seen["path"] if p not in bad])
@@ -143,6 +143,31 @@ def folder_history(folder: str | Path, index: bool = True) -> pd.DataFrame:
     out = table.drop(columns=_FILE_KEYS)
     out.attrs = {"import_report": _incidents_report(out)}
     return out
+
+
+PARALLEL_FROM = 2_000  # files: below this, starting a second process costs more than it saves
+
+
+def _rows_of(files: list[Path]) -> list[tuple[dict | None, IncidentError | None]]:
+    """(history row, None) or (None, the file's IncidentError) for each file, in order.
+
+    Reading and validating is a millisecond or two a file: many files are
+    shared between two forked processes, one chunk each.
+    """
+    workers = min(2, os.cpu_count() or 1)
+    if len(files) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
+        return [_row_of(f) for f in files]
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(workers) as pool:
+        return pool.map(_row_of, files, chunksize=max(1, len(files) // (4 * workers)))
+
+
+def _row_of(file: Path) -> tuple[dict | None, IncidentError | None]:
+    try:
+        return _incident_row(load(file)), None
+    except IncidentError as exc:
+        return None, exc
 
 
 def _file_key(folder: Path, file: Path) -> tuple[str, int, int]:

@@ -34,6 +34,10 @@ class IncidentError(ValueError):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self):
+        """Pickled with its problems (it crosses process boundaries when many files are read at once)."""
+        return type(self), (self.problems,)
+
     @classmethod
     def single(cls, file: str, message: str, path: str = "", line: int | None = None) -> "IncidentError":
         return cls([Problem(str(file), path, message, line)])
