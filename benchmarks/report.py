@@ -73,7 +73,7 @@ def floor(out: Path) -> None:
             parts.append(intro)
             figure(plot_market, inc, height=4.2)
             parts.append(tables)
-            figure(plot_event_study, study, milestones=session_table(inc), sources=inc, height=4.4)
+            figure(plot_event_study, study, milestones=session_table(inc), sources=inc, height=None)
             continue
         parts.append(pm.section(key, inc))
         if key == "timeline":

@@ -111,6 +111,8 @@ def phase_table(inc: Incident, gaps: bool = False) -> pd.DataFrame:
                 "end_latest": pd.Timestamp(end.bounds()[1]),
                 "start_label": start.label(),
                 "end_label": end.label(),
+                "start_iso": start.iso(),
+                "end_iso": end.iso(),
                 "hours_min": lo,
                 "hours_max": hi,
                 "hours": (lo + hi) / 2,
@@ -131,7 +133,7 @@ def phase_table(inc: Incident, gaps: bool = False) -> pd.DataFrame:
 
 _PHASE_COLUMNS = [
     "phase", "id", "component", "impact", "status", "start", "start_latest", "end", "end_latest",
-    "start_label", "end_label", "hours_min", "hours_max", "hours", "description",
+    "start_label", "end_label", "start_iso", "end_iso", "hours_min", "hours_max", "hours", "description",
 ]
 
 
@@ -179,6 +181,7 @@ def _gap_row(start: pd.Timestamp, end: pd.Timestamp, inc: Incident) -> dict:
         "phase": GAP_NAME, "id": None, "component": None, "impact": UNKNOWN, "status": "unreported",
         "start": start, "start_latest": start, "end": end, "end_latest": end,
         "start_label": f"{start:%Y-%m-%d %H:%M}", "end_label": f"{end:%Y-%m-%d %H:%M}",
+        "start_iso": start.isoformat(timespec="minutes"), "end_iso": end.isoformat(timespec="minutes"),
         "hours_min": hours, "hours_max": hours, "hours": hours,
         "description": "No source reports what users saw in this span; it is left out of no total.",
     }

@@ -41,7 +41,7 @@ def cmd_report(args) -> int:
 
 def _whole(args) -> int:
     """The report of a market study over incidents, or of an incident history."""
-    from incident.report.render import PACKAGE, ReportError, render_notebook
+    from incident.report.render import PACKAGE, ReportError, output_path, render_notebook
 
     if not args.paths:
         args.parser.error("give the incident folders of the study, or the sources of the history")
@@ -58,8 +58,7 @@ def _whole(args) -> int:
             history_table(path, index=False)
         notebook, name, title = PACKAGE / "history.ipynb", "history", "Incident history"
         params = {"history_sources": [str(Path(p).resolve()) for p in args.paths], "group_by": args.by or []}
-    out = Path(args.output) if args.output and Path(args.output).suffix.lower() in (".html", ".htm") \
-        else Path(args.output or "reports") / f"{name}.html"
+    out = output_path(name, args.output)
     try:
         render_notebook(notebook, out, title, **params)
     except ReportError as exc:

@@ -35,7 +35,6 @@ from incident.core.model import Incident
 from incident.io.files import read_bytes
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
-PRICES = ["open", "high", "low", "close"]
 REQUIRED = ["date", *COLUMNS]
 CLOSE_ONLY = ["date", "close"]
 LAYOUTS = ("date,open,high,low,close,volume, Yahoo's Date,Open,High,Low,Close,Adj Close,Volume, "

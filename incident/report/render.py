@@ -51,11 +51,14 @@ class Result:
 
 def default_output(incident_path: str | Path, out: str | Path | None = None) -> Path:
     """reports/<id>.html, or <out>/<id>.html when `out` is a folder (anything but an .html or .htm file)."""
-    name = f"{incident_file(incident_path).parent.name}.html"
-    if out is None:
-        return Path("reports") / name
-    out = Path(out)
-    return out if out.suffix.lower() in HTML_SUFFIXES and not out.is_dir() else out / name
+    return output_path(incident_file(incident_path).parent.name, out)
+
+
+def output_path(name: str, out: str | Path | None = None) -> Path:
+    """`out` when it names an .html or .htm file; else <out or reports>/<name>.html."""
+    if out is not None and Path(out).suffix.lower() in HTML_SUFFIXES and not Path(out).is_dir():
+        return Path(out)
+    return Path(out or "reports") / f"{name}.html"
 
 
 def build_notebook(incident_path: str | Path, notebook: Path | None = None, blameless: bool = False):

@@ -29,8 +29,8 @@ def summary(inc: Incident, market: bool = True) -> dict:
             "name": r.phase,
             "impact": r.impact,
             "status": r.status,
-            "start": _iso(inc, r.id, "start") if isinstance(r.id, str) else r.start.isoformat(timespec="minutes"),
-            "end": _iso(inc, r.id, "end") if isinstance(r.id, str) else r.end.isoformat(timespec="minutes"),
+            "start": r.start_iso,  # as precise as the source: a date stays a date
+            "end": r.end_iso,
             "hours": r.hours,
             "hours_min": r.hours_min,
             "hours_max": r.hours_max,
@@ -98,11 +98,6 @@ def summary_text(inc: Incident) -> str:
         cars = ", ".join(f"[{w}] {v:+.1%} (t {m['t'][w]:.2f})" for w, v in m["car"].items())
         lines.append(f"market: {m['ticker']} vs {m['benchmark']}, {m['model']} model, day 0 {m['event_day']}; CAR {cars}")
     return "\n".join(lines)
-
-
-def _iso(inc: Incident, phase_id: str, bound: str) -> str:
-    phase = next(p for p in inc.phases if p.id == phase_id)
-    return inc.when(getattr(phase, bound)).iso()
 
 
 def _num(x):

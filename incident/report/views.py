@@ -233,8 +233,8 @@ def view_detection(inc: Incident) -> dict:
 
 def view_recovery(inc: Incident) -> dict:
     return {
-        "metrics": [(METRIC_NAMES[m], metric(inc, m)) for m in ("time_to_diagnose", "time_to_mitigate", "time_to_recover")
-                    if metric(inc, m)],
+        "metrics": [(METRIC_NAMES[m], text) for m in ("time_to_diagnose", "time_to_mitigate", "time_to_recover")
+                    if (text := metric(inc, m))],
         "steps": moments(inc, ("diagnosis", "mitigation", "recovery")),
         "phases": phase_rows(inc),
         "responders": [{"name": display_name(r.name, r.name_original), "role": r.role, "sources": r.sources}
@@ -391,7 +391,6 @@ VIEWS = {
 # -- the market ---------------------------------------------------------------------------
 def view_market(inc: Incident, study=None) -> dict:
     """The stock against its benchmark: the event-study fit, CARs under three models, flagged bars."""
-    from incident.analysis.price_claims import check_market_claim
     from incident.io.prices import market_prices
     from incident.market.eventstudy import MODELS
     from incident.market.reaction import excluded_bars, market_event_study
@@ -409,13 +408,10 @@ def view_market(inc: Incident, study=None) -> dict:
             m = by_model[model].loc[window]
             row[f"CAR, {model} model"] = f"{signed_percent(m.car, 2)} (t = {signed(m.t, 2)}, p = {m.p:.3f})"
         rows.append(row)
-    moves = []
-    for claim in inc.claims:
-        if claim.check.kind == "return":
-            r = check_market_claim(inc, claim, prices)
-            if r["computed"] is not None:
-                moves.append({"date": claim.check.date, "change": f"{r['computed']:+.2f}%".replace("-", "\N{MINUS SIGN}"),
-                              "note": r["note"]})
+    dates = {c.id: c.check.date for c in inc.claims if c.check.kind == "return"}
+    checked = check_claims(inc)  # checked once per incident, the return claims among them
+    moves = [{"date": dates[r.id], "change": signed_percent(r.computed / 100, 2), "note": r.note}
+             for r in checked.itertuples() if r.id in dates and pd.notna(r.computed)]
     m = inc.market
     return {
         "market": m,
