@@ -258,7 +258,12 @@ def source_line(ax, inc_or_ids, ids: Iterable[str] | None = None, under: Iterabl
     above = list(under)
 
     def below_everything(renderer):
-        boxes = [ax.bbox, ax.xaxis.get_tightbbox(renderer), *(a.get_window_extent(renderer) for a in above)]
+        # The x label sits under the tick labels once the axis is placed (the axis is drawn, or
+        # measured for the layout, before the texts on the Axes), so its box alone says where
+        # the axis ends: measuring every tick label again each time this text moves is slow.
+        label = ax.xaxis.label
+        axis = label.get_window_extent(renderer) if label.get_visible() else ax.xaxis.get_tightbbox(renderer)
+        boxes = [ax.bbox, axis, *(a.get_window_extent(renderer) for a in above)]
         return Bbox.union([b for b in boxes if b is not None])
 
     return ax.annotate(

@@ -2,14 +2,16 @@
 
 Two engines:
 
-- "fork" (the default): this process imports what the report needs once,
-  then forks a worker per share of the notebook; each worker runs the cells
-  in an IPython shell of its own, records what they display with IPython's
-  `capture_output`, and sends the outputs back. No kernel is started and
-  nothing is imported twice; a cell that crashes or kills its process kills
-  a worker, never this process. The notebook's contract makes the shares
-  possible: the cells before the first section (parameters, imports, loading
-  the incident) run in every worker, and each section depends on them alone.
+- "fork" (the default): no kernel is started. A forked worker imports what
+  the report needs and runs the notebook's cells in an IPython shell,
+  recording what they display with IPython's `capture_output`, and sends
+  the outputs back. One notebook is split in shares: the worker runs the
+  cells every section depends on (parameters, imports, loading the
+  incident) once, then forks itself, each fork running the sections of one
+  share side by side with the state those cells made. Meanwhile this
+  process imports the HTML exporter. A batch of notebooks is imported for
+  once here, then each notebook runs whole in a worker of its own. A cell
+  that crashes or kills its process kills a worker, never this process.
 - "kernel": nbclient on a Jupyter kernel, exactly as `jupyter nbconvert
   --execute` runs it; slower, for checking that the two agree.
 
@@ -91,7 +93,27 @@ def section_of(nb, index: int) -> str:
 
 # -- the fork engine -----------------------------------------------------------------------
 def run_cells(cells: list[tuple[int, str]], send) -> None:
-    """In a worker: run each (index, source), sending ('cell', i) before and ('outputs', i, [...]) after.
+    """In a worker: run each (index, source) in a new shell, then send ('done',); see `_run`."""
+    if _run(*_shell(), cells, send):
+        send(("done",))
+
+
+def _shell():
+    """An IPython shell that records what cells display as a kernel would, and the list its results go to."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+
+    shell = InteractiveShell.instance()
+    shell.reset(new_session=False)
+    results: list[tuple[dict, dict]] = []
+    shell.displayhook = _recording_display_hook(shell, results)
+    shell.enable_gui = lambda gui=None: None  # `%matplotlib inline` in a notebook: no event loop to start here
+    select_figure_formats(shell, {"png"})
+    return shell, results
+
+
+def _run(shell, results: list, cells: list[tuple[int, str]], send) -> bool:
+    """Run each (index, source), sending ('cell', i) before and ('outputs', i, [...]) after; False on an error.
 
     Outputs are what a Jupyter kernel with matplotlib's inline backend would
     record: what the cell displays, its last expression's value as an
@@ -101,16 +123,8 @@ def run_cells(cells: list[tuple[int, str]], send) -> None:
     import warnings
 
     import matplotlib.pyplot as plt
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.core.pylabtools import select_figure_formats
     from IPython.utils.capture import capture_output
 
-    shell = InteractiveShell.instance()
-    shell.reset(new_session=False)
-    results: list[tuple[dict, dict]] = []
-    shell.displayhook = _recording_display_hook(shell, results)
-    shell.enable_gui = lambda gui=None: None  # `%matplotlib inline` in a notebook: no event loop to start here
-    select_figure_formats(shell, {"png"})
     for index, source in cells:
         send(("cell", index))
         results.clear()
@@ -126,7 +140,7 @@ def run_cells(cells: list[tuple[int, str]], send) -> None:
         error = result.error_before_exec or result.error_in_exec
         if error is not None:
             send(("error", index, type(error).__name__, str(error)))
-            return
+            return False
         outputs = []
         if cap.stdout:
             outputs.append({"output_type": "stream", "name": "stdout", "text": cap.stdout})
@@ -135,7 +149,7 @@ def run_cells(cells: list[tuple[int, str]], send) -> None:
         outputs += [{"output_type": "execute_result", "data": data, "metadata": metadata, "execution_count": None}
                     for data, metadata in results]
         send(("outputs", index, outputs))
-    send(("done",))
+    return True
 
 
 def _recording_display_hook(shell, results: list):
@@ -155,35 +169,76 @@ def _recording_display_hook(shell, results: list):
     return RecordingDisplayHook(shell=shell)
 
 
-def _worker(conn, cells, nb=None, finish=None) -> None:
-    """A forked worker's life: run the cells, report through `conn`, exit without cleanup.
+def _worker(conns, shared, parts, load: bool, nb=None, finish=None) -> None:
+    """A forked worker's life: run the `shared` cells, then each of `parts` in a fork of its own; exit without cleanup.
 
-    With `finish`, the worker also records the outputs in its copy of `nb`
-    and sends ('finished', finish(nb)) before it is done: work done by each
-    worker in parallel (exporting its page) rather than by the parent.
+    `conns[i]` carries the messages of part i (the shared cells' on
+    `conns[0]`); this process runs part 0 itself. With `load`, it first
+    imports what the report needs. With `finish` (a notebook run whole), it
+    also records the outputs in its copy of `nb` and sends ('finished',
+    finish(nb)) before it is done: a batch's pages are exported by the
+    workers, side by side, rather than by the parent.
     """
     code = 0
+    send = conns[0].send
+    if finish is not None:
+        def send(message, _send=conns[0].send):
+            if message[0] == "outputs":
+                _set_outputs(nb["cells"][message[1]], message[2])
+            if message[0] == "done":
+                _send(("finished", finish(nb)))
+            _send(message)
     try:
-        if finish is None:
-            run_cells(cells, conn.send)
-        else:
-            def send(message):
-                if message[0] == "outputs":
-                    _set_outputs(nb["cells"][message[1]], message[2])
-                if message[0] == "done":
-                    conn.send(("finished", finish(nb)))
-                conn.send(message)
-
-            run_cells(cells, send)
+        os.setpgid(0, 0)  # its forks join its process group: the parent stops them all at once
+        if load:
+            preload()
+            conns[0].send(("ready",))  # the timeout counts from here: imports are not a section's time
+        shell, results = _shell()
+        if not _run(shell, results, shared, send):
+            for conn in conns[1:]:
+                conn.send(("abandoned",))  # the shared cells failed: nothing for the other parts to do
+            return
+        children = []
+        for i in range(1, len(parts)):
+            pid = os.fork()
+            if pid == 0:
+                _part(conns, i, shell, results, parts[i])
+            children.append(pid)
+            conns[i].close()
+        if _run(shell, results, parts[0], send):
+            send(("done",))
+        for pid in children:
+            os.waitpid(pid, 0)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
-        try:
-            conn.send(("error", -1, type(exc).__name__, str(exc)))
-        except OSError:
-            pass
+        _report(conns[0], exc)
         code = 1
     finally:
-        conn.close()
+        conns[0].close()
         os._exit(code)  # no atexit handlers of the parent's libraries in a fork
+
+
+def _part(conns, i: int, shell, results, cells) -> None:
+    """In a fork of the worker: run part `i` on `conns[i]` with the shared cells' state; never returns."""
+    code = 0
+    for j, conn in enumerate(conns):
+        if j != i:
+            conn.close()  # the parent sees this part's end, or its death, on its own pipe only
+    try:
+        if _run(shell, results, cells, conns[i].send):
+            conns[i].send(("done",))
+    except BaseException as exc:  # noqa: BLE001
+        _report(conns[i], exc)
+        code = 1
+    finally:
+        conns[i].close()
+        os._exit(code)
+
+
+def _report(conn, exc: BaseException) -> None:
+    try:
+        conn.send(("error", -1, type(exc).__name__, str(exc)))
+    except OSError:
+        pass
 
 
 def execute(nb, timeout: int = 300, workers: int = 2, engine: str = "fork", meanwhile=None):
@@ -202,45 +257,52 @@ def execute(nb, timeout: int = 300, workers: int = 2, engine: str = "fork", mean
 
 
 def execute_many(nbs: list, timeout: int = 300, workers: int = 2, meanwhile=None, finish=None):
-    """Run several notebooks on forked workers, at most `workers` at a time; yield (index, error or None).
+    """Run notebooks on forked workers, at most `workers` at a time; yield (index, error or None, finished).
 
-    A single notebook is split into shares run side by side; several run one
-    worker each. A notebook is yielded as soon as all its shares are done,
-    or at its first failure (its other shares are stopped). `meanwhile` is
-    called once the first workers run: work for this process while it waits
-    (importing the exporter, say). With `finish` (for notebooks run whole,
-    one worker each), each worker also returns `finish(notebook)` once its
-    cells ran, yielded third (None otherwise). Notebooks are plain dicts (or
+    A single notebook is split into `workers` shares run side by side, its
+    worker importing the report's modules while this process runs
+    `meanwhile` (importing the exporter, say). Several are imported for here,
+    once, then run whole, one worker each, with `finish(notebook)` (if given)
+    computed by the worker once its cells ran, yielded third (None
+    otherwise). A notebook is yielded as soon as it is done, or at its first
+    failure (its other shares stopped). Notebooks are plain dicts (or
     nbformat's nodes); each code cell's `outputs` are set.
     """
-    preload()
     import multiprocessing as mp
     from multiprocessing.connection import wait
 
+    single = len(nbs) == 1 and finish is None
+    if not single:
+        preload()
     ctx = mp.get_context("fork")
-    jobs = []  # (notebook index, cells of the share, whether it reports the shared cells)
-    for k, nb in enumerate(nbs):
-        for n, share in enumerate(shares(nb, workers if len(nbs) == 1 else 1)):
-            jobs.append((k, share, n == 0))
-    left = {k: sum(1 for job in jobs if job[0] == k) for k in range(len(nbs))}
-    failed: set[int] = set()
-    running: dict = {}
+    todo = list(range(len(nbs)))
+    left: dict[int, int] = {}  # parts of each running notebook still to finish
+    trees: dict = {}  # notebook -> its worker (whose forks share its process group)
+    running: dict = {}  # pipe -> the state of the part it carries
     try:
-        while jobs or running:
-            while jobs and len(running) < max(1, workers):
-                k, share, first = jobs.pop(0)
-                if k in failed:
-                    continue
+        while todo or running:
+            while todo and len(trees) < max(1, workers):
+                k = todo.pop(0)
                 nb = nbs[k]
-                parent_end, child_end = ctx.Pipe(duplex=False)
-                cells = [(i, source(nb["cells"][i])) for i in share if nb["cells"][i]["cell_type"] == "code"]
-                whole = finish is not None and len(share) == len(nb["cells"])
-                proc = ctx.Process(target=_worker, args=(child_end, cells, nb if whole else None,
-                                                         finish if whole else None), daemon=True)
+                shared, parts = _split(nb, workers if single else 1)
+                pipes = [ctx.Pipe(duplex=False) for _ in parts]
+                whole = finish is not None
+                cells = [_code(nb, shared), *(_code(nb, part) for part in parts)]
+                proc = ctx.Process(target=_worker, args=([w for _, w in pipes], cells[0], cells[1:], single,
+                                                         nb if whole else None, finish if whole else None),
+                                   daemon=True)
                 proc.start()
-                child_end.close()
-                running[parent_end] = {"nb": k, "process": proc, "cell": None, "first": first,
-                                       "shared": set(sections(nb)[0]), "deadline": time.monotonic() + timeout}
+                try:
+                    os.setpgid(proc.pid, proc.pid)  # as the worker does: whichever comes first
+                except OSError:
+                    pass  # the worker did it, or has already ended
+                for _, w in pipes:
+                    w.close()
+                trees[k] = proc
+                left[k] = len(parts)
+                deadline = time.monotonic() + timeout
+                for r, _ in pipes:
+                    running[r] = {"nb": k, "cell": None, "deadline": deadline}
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
@@ -248,7 +310,7 @@ def execute_many(nbs: list, timeout: int = 300, workers: int = 2, meanwhile=None
                 continue
             soonest = min(state["deadline"] for state in running.values())
             ready = wait(list(running), timeout=max(0.0, soonest - time.monotonic()))
-            finished = []
+            ended = []  # (pipe, error or None, whether the part is done)
             for conn in ready:
                 state = running[conn]
                 nb = nbs[state["nb"]]
@@ -256,54 +318,80 @@ def execute_many(nbs: list, timeout: int = 300, workers: int = 2, meanwhile=None
                     message = conn.recv()
                 except (EOFError, OSError):
                     message = ("died",)
-                error = None
-                if message[0] == "cell":
+                kind = message[0]
+                if kind == "cell":
                     state["cell"] = message[1]
-                elif message[0] == "outputs":
-                    index, outputs = message[1], message[2]
-                    if state["first"] or index not in state["shared"]:  # shared cells: the first share's outputs
-                        _set_outputs(nb["cells"][index], outputs)
-                elif message[0] == "error":
+                elif kind == "ready":
+                    for st in running.values():
+                        if st["nb"] == state["nb"]:
+                            st["deadline"] = time.monotonic() + timeout
+                elif kind == "outputs":
+                    _set_outputs(nb["cells"][message[1]], message[2])
+                elif kind == "finished":
+                    state["finished"] = message[1]
+                elif kind == "error":
                     _, index, name, text = message
                     where = section_of(nb, index) if index >= 0 else _where(nb, state)
-                    error = ReportError(f"section {where!r} failed: {name}: {_first_line(text)}")
-                elif message[0] == "finished":
-                    state["finished"] = message[1]
-                elif message[0] == "died":
-                    error = ReportError(f"the report's worker died while running section {_where(nb, state)!r}")
-                if message[0] == "done" or error is not None:
-                    finished.append((conn, error))
+                    ended.append((conn, ReportError(f"section {where!r} failed: {name}: {_first_line(text)}"), False))
+                elif kind == "died":
+                    ended.append((conn, ReportError(
+                        f"the report's worker died while running section {_where(nb, state)!r}"), False))
+                elif kind == "abandoned":
+                    ended.append((conn, None, False))
+                elif kind == "done":
+                    ended.append((conn, None, True))
             if not ready:  # the soonest deadline passed
                 for conn, state in running.items():
                     if state["deadline"] <= time.monotonic():
-                        finished.append((conn, ReportError(
-                            f"section {_where(nbs[state['nb']], state)!r} timed out after {timeout} s")))
-            for conn, error in finished:
+                        ended.append((conn, ReportError(
+                            f"section {_where(nbs[state['nb']], state)!r} timed out after {timeout} s"), False))
+            for conn, error, done in ended:
+                if conn not in running:  # its notebook failed already
+                    continue
                 state = running.pop(conn)
-                _stop(state["process"], conn)
+                conn.close()
                 k = state["nb"]
-                if k in failed:
-                    continue
                 if error is not None:
-                    failed.add(k)
-                    for other, st in list(running.items()):  # its other shares are of no use now
+                    for other, st in list(running.items()):  # its other parts are of no use now
                         if st["nb"] == k:
-                            _stop(running.pop(other)["process"], other)
+                            running.pop(other)
+                            other.close()
+                    _stop(trees.pop(k))
+                    left.pop(k)
                     yield k, error, None
-                    continue
-                left[k] -= 1
-                if left[k] == 0:
-                    yield k, None, state.get("finished")
+                elif done:
+                    left[k] -= 1
+                    if left[k] == 0:
+                        _stop(trees.pop(k), wait=True)
+                        left.pop(k)
+                        yield k, None, state.get("finished")
     finally:
-        for conn, state in running.items():
-            _stop(state["process"], conn)
+        for conn in running:
+            conn.close()
+        for proc in trees.values():
+            _stop(proc)
 
 
-def _stop(proc, conn) -> None:
-    if proc.is_alive():
-        os.kill(proc.pid, signal.SIGKILL)
+def _split(nb, n: int) -> tuple[list[int], list[list[int]]]:
+    """The shared cells, and the cells of each of `n` shares without them."""
+    shared = sections(nb)[0]
+    return shared, [share[len(shared):] for share in shares(nb, n)]
+
+
+def _code(nb, indexes: list[int]) -> list[tuple[int, str]]:
+    return [(i, source(nb["cells"][i])) for i in indexes if nb["cells"][i]["cell_type"] == "code"]
+
+
+def _stop(proc, wait: bool = False) -> None:
+    """End a notebook's worker and its forks (its process group); a worker that finished gets a moment to exit."""
+    if wait:
+        proc.join(5)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:  # no such group: it has ended, or had not made its group yet
+        if proc.is_alive():
+            os.kill(proc.pid, signal.SIGKILL)
     proc.join()
-    conn.close()
 
 
 def _where(nb, state) -> str:

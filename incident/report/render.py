@@ -102,7 +102,12 @@ def render_notebook(notebook: Path, out: str | Path, title: str, timeout: int = 
 
 @lru_cache(maxsize=1)
 def exporter():
-    """nbconvert's HTML exporter with the package's template (its imports are the slow part: call it early)."""
+    """nbconvert's HTML exporter with the package's template, ready to use.
+
+    Its imports and the first compiling of its templates are the slow part
+    (an empty notebook's export compiles them), so it is made early: while
+    the cells run, or before a batch's workers fork.
+    """
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -115,11 +120,16 @@ def exporter():
     )
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"remove-cell"}), enabled=True)
     exporter.register_filter("base64", lambda text: base64.b64encode(text.encode("utf-8")).decode("ascii"))
+    _export(exporter, {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     return exporter
 
 
 def export_html(nb) -> str:
     """The executed notebook as one self-contained HTML page."""
+    return _export(exporter(), nb)
+
+
+def _export(exporter, nb) -> str:
     import nbformat
 
     from incident import __version__
@@ -128,7 +138,7 @@ def export_html(nb) -> str:
         "report_css": (TEMPLATES / "postmortem" / "report.css").read_text(encoding="utf-8"),
         "incident_version": __version__,
     }
-    body, _ = exporter().from_notebook_node(nbformat.from_dict(nb), resources=resources)
+    body, _ = exporter.from_notebook_node(nbformat.from_dict(nb), resources=resources)
     return body
 
 
@@ -150,14 +160,13 @@ def render(
     out = prepare_output(default_output(incident_path, output))
     nb = build_notebook(incident_path, blameless=blameless)
     nb["metadata"]["title"] = f"Postmortem: {inc.title}"
-    warm(inc)
     execute(nb, timeout=timeout, workers=workers, engine=engine, meanwhile=exporter)
     write(out, nb, keep_notebook)
     return out
 
 
 def warm(inc) -> None:
-    """Build what the workers would each build again: the incident's exchange calendar."""
+    """Build what a batch's workers would each build again: the incident's exchange calendar."""
     if inc.market is not None:
         from incident.io.calendars import calendar
 
