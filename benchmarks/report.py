@@ -51,6 +51,7 @@ def floor(out: Path) -> None:
     from incident.plots import (
         plot_compensation, plot_event_study, plot_financials, plot_market, plot_provision, plot_timeline,
     )
+    from incident.plots import HouseLayout
     from incident.report import postmortem as pm
 
     inc = incident.load(INCIDENT)
@@ -60,7 +61,7 @@ def floor(out: Path) -> None:
         if height is None:
             fig = plot(*args, **kwargs).figure
         else:
-            fig, ax = plt.subplots(figsize=(9.0, height), layout="constrained")
+            fig, ax = plt.subplots(figsize=(9.0, height), layout=HouseLayout())
             plot(*args, ax=ax, **kwargs)
         svg = pm.figure_bundle(fig)[0]["image/svg+xml"]  # the same SVG the report embeds
         plt.close(fig)

@@ -251,6 +251,28 @@ def test_plot_returns_the_given_axes_and_names_its_sources(weimob, plot):
     assert line.get_window_extent().y1 <= axes[1].xaxis.get_tightbbox().y0 + 1  # under the x labels
 
 
+@pytest.mark.parametrize("folder", ["weimob-2020", "fastly-2021", "gitlab-2017"])  # 8 days, 3 hours, 25 hours
+@pytest.mark.parametrize("plot", [plot_timeline, plot_market, plot_provision], ids=lambda p: p.__name__)
+def test_house_layout_keeps_every_text_inside_the_figure_with_little_to_spare(folder, plot):
+    """One measurement lays the figure out as constrained layout would: nothing cut, no wide empty margins."""
+    from incident.plots import HouseLayout
+
+    inc = incident.load(ROOT / "data" / folder)
+    if plot is plot_provision and not inc.provision or plot is plot_market and inc.market is None:
+        pytest.skip("the incident has no data for this figure")
+    if plot is plot_timeline:
+        fig = plot(inc).figure  # its own figure, at the height its lanes need
+    else:
+        fig, ax = plt.subplots(figsize=(9, 4), layout=HouseLayout())
+        plot(inc, ax=ax)
+    assert isinstance(fig.get_layout_engine(), HouseLayout)
+    fig.canvas.draw()
+    drawn, page = fig.get_tightbbox(), fig.bbox_inches
+    assert page.x0 - 0.01 <= drawn.x0 and drawn.x1 <= page.x1 + 0.01
+    assert page.y0 - 0.01 <= drawn.y0 and drawn.y1 <= page.y1 + 0.01
+    assert drawn.x0 - page.x0 < 0.2 and page.y1 - drawn.y1 < 0.2 and drawn.y0 - page.y0 < 0.2  # inches to spare
+
+
 def test_plots_leave_the_global_rcparams_alone(weimob):
     plt.figure()  # let pyplot settle its backend first
     before = {k: v for k, v in mpl.rcParams.items() if k != "backend"}

@@ -30,6 +30,7 @@ _WHERE = {
     "plot_group_comparison": "history",
     "plot_quarterly_trend": "history",
     "house_style": "style",
+    "HouseLayout": "style",
     "source_line": "style",
     "cjk_font": "style",
     "person_label": "style",

@@ -19,6 +19,7 @@ from typing import Iterable
 import matplotlib as mpl
 from matplotlib import font_manager
 from matplotlib.axis import XTick, YTick
+from matplotlib.layout_engine import ConstrainedLayoutEngine, LayoutEngine
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
@@ -142,12 +143,45 @@ def house_style():
     mpl.interactive(interactive)
 
 
+class HouseLayout(LayoutEngine):
+    """Room around a figure's one Axes for what is drawn outside it, from one measurement.
+
+    Constrained layout measures every text around the Axes several times per
+    draw, which is most of the time a figure takes; one Axes with its titles,
+    tick labels, legend and source line needs its box measured once. A
+    figure of several Axes is laid out by constrained layout.
+    """
+
+    _adjust_compatible = False
+    _colorbar_gridspec = False
+
+    def __init__(self, pad: float = 4 / 72):
+        super().__init__()
+        self._pad = pad  # inches between the drawing and the figure's edge
+
+    def execute(self, fig) -> None:
+        axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_in_layout()]
+        if len(axes) != 1 or fig.subfigs:
+            ConstrainedLayoutEngine().execute(fig)
+            return
+        (ax,) = axes
+        drawn = ax.get_tightbbox(fig._get_renderer(), for_layout_only=True)
+        if drawn is None:
+            return
+        box, width, height, pad = ax.bbox, fig.bbox.width, fig.bbox.height, self._pad * fig.dpi
+        left, right = box.x0 - drawn.x0 + pad, drawn.x1 - box.x1 + pad
+        bottom, top = box.y0 - drawn.y0 + pad, drawn.y1 - box.y1 + pad
+        if left + right < width and bottom + top < height:  # else the figure is too small for its texts
+            ax.set_position([left / width, bottom / height, 1 - (left + right) / width, 1 - (bottom + top) / height])
+            ax.set_in_layout(True)  # `set_position` takes it out of the layout: it is this layout's work
+
+
 def axes_for(ax, size: tuple[float, float]):
     """`ax` (given the house fonts and ticks), or the Axes of a new figure of `size` inches."""
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=size)
+        _, ax = plt.subplots(figsize=size, layout=HouseLayout())
     house_axes(ax)
     return ax
 

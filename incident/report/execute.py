@@ -20,6 +20,7 @@ What a cell writes to stderr, warnings included, never reaches the page.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import time
@@ -49,26 +50,37 @@ def preload() -> None:
 
 # -- the notebook's shares -------------------------------------------------------------
 def sections(nb) -> tuple[list[int], list[list[int]]]:
-    """Indexes of the shared cells (before the first section), and of each section's cells."""
+    """Indexes of the shared cells (before the first section), and of each group of sections' cells.
+
+    A section is its own group, unless its first cell's metadata says
+    `runs_with: <section>`: sections that use one costly result (the
+    market study) are run by one worker, which computes it once.
+    """
     shared: list[int] = []
     groups: dict[str, list[int]] = {}
+    last = None
     for i, cell in enumerate(nb["cells"]):
         section = cell["metadata"].get("section")
         if section and section != "setup":
-            groups.setdefault(section, []).append(i)
-        elif not groups:
+            last = cell["metadata"].get("runs_with", section)
+        if last is None:
             shared.append(i)
         else:
-            groups[list(groups)[-1]].append(i)
+            groups.setdefault(last, []).append(i)
     return shared, list(groups.values())
 
 
 def shares(nb, n: int) -> list[list[int]]:
-    """The notebook's cells in `n` shares (each with the shared cells), figure-heavy sections spread out."""
+    """The notebook's cells in `n` shares (each with the shared cells) of about equal cost.
+
+    A cell's cost is its metadata's `cost` (measured, in tenths of a
+    second), else 4 for each figure it draws.
+    """
     shared, groups = sections(nb)
 
     def weight(group):
-        return sum(1 + 4 * source(nb["cells"][i]).count("figure(") for i in group)
+        cells = [nb["cells"][i] for i in group]
+        return sum(c["metadata"].get("cost", 4 * source(c).count("figure(")) for c in cells) + 0.01 * len(cells)
 
     loads = [[0, []] for _ in range(max(1, min(n, len(groups))))]
     for group in sorted(groups, key=weight, reverse=True):
@@ -199,6 +211,8 @@ def _worker(conns, shared, parts, load: bool, nb=None, finish=None) -> None:
                 conn.send(("abandoned",))  # the shared cells failed: nothing for the other parts to do
             return
         children = []
+        if len(parts) > 1:
+            gc.freeze()  # the forks' collections leave the objects made so far alone: fewer pages copied
         for i in range(1, len(parts)):
             pid = os.fork()
             if pid == 0:
