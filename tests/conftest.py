@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WEIMOB = ROOT / "data" / "weimob-2020"
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the exchange calendars' cache of this run, not the user's (the commands the tests start inherit it)
+os.environ.setdefault("INCIDENT_CACHE_DIR", tempfile.mkdtemp(prefix="incident-cache-"))
 
 
 @pytest.fixture(scope="session")

@@ -115,3 +115,52 @@ def test_unknown_calendar_and_out_of_range():
 def test_the_close_rule_on_xnys(text, session, rule):
     assert session_of(text, "XNYS") == T(session)
     assert session_rule(text, "XNYS") == rule
+
+
+# -- the calendar's cache ------------------------------------------------------------
+def test_cached_calendar_is_the_one_exchange_calendars_builds(tmp_path, monkeypatch):
+    import exchange_calendars as xc
+
+    from incident.io import calendars
+
+    monkeypatch.setenv("INCIDENT_CACHE_DIR", str(tmp_path))
+    calendars.calendar.cache_clear()
+    built = calendars.calendar("XHKG")  # built, then written to the cache
+    (cached_file,) = (tmp_path / "calendars").iterdir()
+    calendars.calendar.cache_clear()
+    cached = calendars.calendar("XHKG")  # read back
+    calendars.calendar.cache_clear()
+    reference = xc.get_calendar("XHKG", start="1990-01-01")
+    for c in (built, cached):
+        assert c.sessions.equals(pd.DatetimeIndex(reference.sessions, freq=None))
+        assert c.opens.equals(pd.DatetimeIndex(reference.opens, freq=None).as_unit("ns"))
+        assert c.closes.equals(pd.DatetimeIndex(reference.closes, freq=None).as_unit("ns"))
+        assert str(c.tz) == str(reference.tz) == "Asia/Hong_Kong"
+        for day in ["2020-02-22", "2020-02-24", "2020-04-10", "2020-12-24"]:  # weekend, session, Good Friday, half day
+            assert c.is_session(day) == reference.is_session(day)
+            assert c.date_to_session(day, "next") == reference.date_to_session(day, "next")
+            assert c.date_to_session(day, "previous") == reference.date_to_session(day, "previous")
+        assert c.session_close("2020-12-24") == reference.session_close("2020-12-24")  # closes at noon
+        assert c.next_session("2020-02-28") == reference.next_session("2020-02-28")
+        assert c.sessions_in_range("2020-02-21", "2020-03-03").equals(
+            pd.DatetimeIndex(reference.sessions_in_range("2020-02-21", "2020-03-03"), freq=None))
+    assert cached_file.name.startswith("XHKG-") and cached_file.suffix == ".npz"
+
+
+def test_damaged_or_unwritable_calendar_cache_is_built_again(tmp_path, monkeypatch):
+    from incident.io import calendars
+
+    monkeypatch.setenv("INCIDENT_CACHE_DIR", str(tmp_path))
+    calendars.calendar.cache_clear()
+    calendars.calendar("XHKG")
+    (cached_file,) = (tmp_path / "calendars").iterdir()
+    cached_file.write_bytes(b"not a calendar")
+    calendars.calendar.cache_clear()
+    assert calendars.calendar("XHKG").is_session("2020-02-24")
+    assert cached_file.read_bytes()[:2] == b"PK"  # written again, whole
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    monkeypatch.setenv("INCIDENT_CACHE_DIR", str(blocker))  # the cache folder cannot be made
+    calendars.calendar.cache_clear()
+    assert calendars.calendar("XHKG").is_session("2020-02-24")
+    calendars.calendar.cache_clear()

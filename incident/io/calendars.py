@@ -3,22 +3,108 @@
 Reading a calendar is reading reference data, like reading a price file, so
 it lives with the readers; the rules that place an incident's moments on
 sessions are in `incident.market.sessions`. exchange-calendars is slow to
-import, so it is imported only when a calendar is first needed.
+import and to build a calendar from, so a calendar's sessions are kept in
+the user's cache folder (see `Sessions`) and the library is imported only
+to build one.
 """
 
 from __future__ import annotations
 
 import warnings
 from functools import lru_cache
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 DEFAULT_CALENDAR = "XHKG"
 
 
+class Sessions:
+    """An exchange's sessions with their opens and closes: what the toolkit asks of a calendar.
+
+    Built from exchange-calendars (from 1990 where it has the history) and
+    kept in the user's cache folder, so a command that places an incident on
+    sessions reads a few kilobytes instead of importing the library and
+    building the calendar (a third of a second). The cache is named by the
+    calendar, exchange-calendars' version and the month it was built in.
+    """
+
+    def __init__(self, name: str, tz: str, sessions, opens, closes):
+        from zoneinfo import ZoneInfo
+
+        self.name = name
+        self.tz = ZoneInfo(tz)
+        self.sessions = pd.DatetimeIndex(sessions, name=None).as_unit("ns")
+        self.opens = pd.DatetimeIndex(opens).as_unit("ns").tz_localize("UTC")  # given as UTC without a zone
+        self.closes = pd.DatetimeIndex(closes).as_unit("ns").tz_localize("UTC")
+
+    @property
+    def first_session(self) -> pd.Timestamp:
+        return self.sessions[0]
+
+    @property
+    def last_session(self) -> pd.Timestamp:
+        return self.sessions[-1]
+
+    def is_session(self, day) -> bool:
+        return pd.Timestamp(day).normalize() in self.sessions
+
+    def _at(self, day) -> int:
+        day = pd.Timestamp(day).normalize()
+        if day not in self.sessions:
+            raise ValueError(f"{day.date()} is not a {self.name} session")
+        return int(self.sessions.get_loc(day))
+
+    def session_open(self, day) -> pd.Timestamp:
+        return self.opens[self._at(day)]
+
+    def session_close(self, day) -> pd.Timestamp:
+        return self.closes[self._at(day)]
+
+    def next_session(self, day) -> pd.Timestamp:
+        return self.sessions[self._at(day) + 1]
+
+    def date_to_session(self, day, direction: str = "next") -> pd.Timestamp:
+        """`day` if it is a session, else the next one ("next") or the one before ("previous")."""
+        day = pd.Timestamp(day).normalize()
+        i = int(self.sessions.searchsorted(day, side="left" if direction == "next" else "right"))
+        return self.sessions[i if direction == "next" else i - 1]
+
+    def sessions_in_range(self, start, end) -> pd.DatetimeIndex:
+        """The sessions from `start` to `end`, both included."""
+        days = self.sessions
+        return days[(days >= pd.Timestamp(start).normalize()) & (days <= pd.Timestamp(end).normalize())]
+
+
 @lru_cache(maxsize=None)
-def calendar(name: str = DEFAULT_CALENDAR):
-    """The exchange-calendars calendar `name` (e.g. "XHKG"), from 1990 on where it has the history."""
+def calendar(name: str = DEFAULT_CALENDAR) -> Sessions:
+    """The sessions of exchange `name` (an exchange-calendars code such as "XHKG"), from the cache when it has them."""
+    path = _cache_path(name)
+    if path is not None and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return Sessions(name, str(data["tz"]), data["sessions"], data["opens"], data["closes"])
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache is built again
+    built = _build(name)
+    if path is not None:
+        import io
+
+        from incident.io.files import atomic_write
+
+        buf = io.BytesIO()
+        np.savez(buf, tz=np.array(str(built.tz)), sessions=built.sessions.to_numpy(),
+                 opens=built.opens.tz_localize(None).to_numpy(), closes=built.closes.tz_localize(None).to_numpy())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, buf.getvalue(), durable=False)
+        except OSError:
+            pass  # no cache where it cannot be written: the next command builds the calendar again
+    return built
+
+
+def _build(name: str) -> Sessions:
     # exchange-calendars 4.x still uses pandas APIs that pandas 3 deprecates;
     # the warnings are theirs to fix and would only bury ours
     with warnings.catch_warnings():
@@ -28,9 +114,34 @@ def calendar(name: str = DEFAULT_CALENDAR):
         if name not in xc.get_calendar_names():
             raise ValueError(f"unknown exchange calendar {name!r} (an exchange-calendars code such as 'XHKG')")
         try:
-            return xc.get_calendar(name, start="1990-01-01")
+            c = xc.get_calendar(name, start="1990-01-01")
         except ValueError:  # holidays recorded only from a later year
-            return xc.get_calendar(name)
+            c = xc.get_calendar(name)
+    def utc(times):
+        return pd.DatetimeIndex(times).tz_convert("UTC").tz_localize(None)
+
+    return Sessions(name, str(c.tz), c.sessions, utc(c.opens), utc(c.closes))
+
+
+def _cache_path(name: str) -> Path | None:
+    """Where the calendar `name` is cached: $INCIDENT_CACHE_DIR or the user's cache folder; None if unsure."""
+    import os
+    import re
+    from datetime import date
+    from importlib.metadata import PackageNotFoundError, version
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", name):
+        return None
+    try:
+        release = version("exchange-calendars")
+    except PackageNotFoundError:
+        return None
+    folder = os.environ.get("INCIDENT_CACHE_DIR")
+    if not folder:
+        import platformdirs
+
+        folder = platformdirs.user_cache_dir("incident", appauthor=False)
+    return Path(folder) / "calendars" / f"{name}-{release}-{date.today():%Y-%m}.npz"
 
 
 def as_calendar(cal):
