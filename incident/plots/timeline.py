@@ -191,7 +191,9 @@ def _stack_labels(ax, items: list[dict], bottom: float) -> int:
     lane (or the right side has no room).
     """
     root = _root(ax.figure)
-    root.draw_without_rendering()  # the final width of the Axes, so label extents in pixels are right
+    engine = root.get_layout_engine()
+    if engine is not None:  # the final width of the Axes, so label extents in pixels are right
+        engine.execute(root)
     pad, gap = 4 * root.dpi / 72, 6 * root.dpi / 72
     x0, x1 = ax.bbox.x0, ax.bbox.x1
     lanes: list[list[tuple[float, float]]] = []
@@ -360,7 +362,7 @@ def _legend(ax, phases: pd.DataFrame, milestones: pd.DataFrame) -> None:
 
 
 def _legend_below(ax) -> None:
-    """Move the legend under the x axis's tick labels and label (measured at the last draw)."""
+    """Move the legend under the x axis's tick labels and label (as laid out last)."""
     root = _root(ax.figure)
     depth = (ax.bbox.y0 - ax.xaxis.get_tightbbox().y0) / root.dpi
     ax.get_legend().set_bbox_to_anchor((0.5, 0), transform=ax.transAxes + ScaledTranslation(0, -depth, root.dpi_scale_trans))
