@@ -151,9 +151,17 @@ def test_damaged_or_unwritable_calendar_cache_is_built_again(tmp_path, monkeypat
     from incident.io import calendars
 
     monkeypatch.setenv("INCIDENT_CACHE_DIR", str(tmp_path))
+    stale = tmp_path / "calendars" / "XHKG-4.0.0-2020-01.npz"  # an older version's, replaced when one is built
+    stale.parent.mkdir()
+    stale.write_bytes(b"old")
     calendars.calendar.cache_clear()
-    calendars.calendar("XHKG")
+    c = calendars.calendar("XHKG")
     (cached_file,) = (tmp_path / "calendars").iterdir()
+    assert cached_file != stale
+    with pytest.raises(ValueError, match="has no next session in the XHKG calendar"):
+        c.next_session(c.last_session)
+    with pytest.raises(ValueError, match="has no previous session"):
+        c.date_to_session("1989-12-31", "previous")
     cached_file.write_bytes(b"not a calendar")
     calendars.calendar.cache_clear()
     assert calendars.calendar("XHKG").is_session("2020-02-24")

@@ -63,13 +63,21 @@ class Sessions:
         return self.closes[self._at(day)]
 
     def next_session(self, day) -> pd.Timestamp:
-        return self.sessions[self._at(day) + 1]
+        return self._session(self._at(day) + 1, day, "next")
 
     def date_to_session(self, day, direction: str = "next") -> pd.Timestamp:
         """`day` if it is a session, else the next one ("next") or the one before ("previous")."""
         day = pd.Timestamp(day).normalize()
-        i = int(self.sessions.searchsorted(day, side="left" if direction == "next" else "right"))
-        return self.sessions[i if direction == "next" else i - 1]
+        if direction not in ("next", "previous"):
+            raise ValueError(f"direction must be 'next' or 'previous', not {direction!r}")
+        after = int(self.sessions.searchsorted(day, side="left" if direction == "next" else "right"))
+        return self._session(after if direction == "next" else after - 1, day, direction)
+
+    def _session(self, i: int, day, direction: str) -> pd.Timestamp:
+        if not 0 <= i < len(self.sessions):
+            raise ValueError(f"{pd.Timestamp(day).date()} has no {direction} session in the {self.name} calendar "
+                             f"({self.first_session.date()}..{self.last_session.date()})")
+        return self.sessions[i]
 
     def sessions_in_range(self, start, end) -> pd.DatetimeIndex:
         """The sessions from `start` to `end`, both included."""
@@ -99,6 +107,9 @@ def calendar(name: str = DEFAULT_CALENDAR) -> Sessions:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, buf.getvalue(), durable=False)
+            for old in path.parent.glob(f"{name}-*.npz"):  # an earlier month's or version's
+                if old != path:
+                    old.unlink(missing_ok=True)
         except OSError:
             pass  # no cache where it cannot be written: the next command builds the calendar again
     return built
