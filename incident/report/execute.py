@@ -9,9 +9,10 @@ Two engines:
   cells every section depends on (parameters, imports, loading the
   incident) once, then forks itself, each fork running the sections of one
   share side by side with the state those cells made. Meanwhile this
-  process imports the HTML exporter. A batch of notebooks is imported for
-  once here, then each notebook runs whole in a worker of its own. A cell
-  that crashes or kills its process kills a worker, never this process.
+  process imports the HTML exporter. For a batch, this process imports the
+  report's modules once, then runs each notebook whole in a worker of its
+  own. A cell that crashes or kills its process kills a worker, never this
+  process.
 - "kernel": nbclient on a Jupyter kernel, exactly as `jupyter nbconvert
   --execute` runs it; slower, for checking that the two agree.
 
@@ -104,12 +105,6 @@ def section_of(nb, index: int) -> str:
 
 
 # -- the fork engine -----------------------------------------------------------------------
-def run_cells(cells: list[tuple[int, str]], send) -> None:
-    """In a worker: run each (index, source) in a new shell, then send ('done',); see `_run`."""
-    if _run(*_shell(), cells, send):
-        send(("done",))
-
-
 def _shell():
     """An IPython shell that records what cells display as a kernel would, and the list its results go to."""
     from IPython.core.interactiveshell import InteractiveShell
@@ -275,10 +270,10 @@ def execute_many(nbs: list, timeout: int = 300, workers: int = 2, meanwhile=None
 
     A single notebook is split into `workers` shares run side by side, its
     worker importing the report's modules while this process runs
-    `meanwhile` (importing the exporter, say). Several are imported for here,
-    once, then run whole, one worker each, with `finish(notebook)` (if given)
-    computed by the worker once its cells ran, yielded third (None
-    otherwise). A notebook is yielded as soon as it is done, or at its first
+    `meanwhile` (importing the exporter, say). For several, this process
+    imports the modules once, then each notebook runs whole in a worker of
+    its own, which also computes `finish(notebook)` (if given) once its
+    cells ran, yielded third (None otherwise). A notebook is yielded as soon as it is done, or at its first
     failure (its other shares stopped). Notebooks are plain dicts (or
     nbformat's nodes); each code cell's `outputs` are set.
     """
