@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_CALENDAR = "XHKG"
+CACHE_LIMIT = 16 * 2**20  # bytes of a cached calendar (XHKG from 1990: 0.2 MB)
 
 
 class Sessions:
@@ -88,19 +89,20 @@ class Sessions:
 @lru_cache(maxsize=None)
 def calendar(name: str = DEFAULT_CALENDAR) -> Sessions:
     """The sessions of exchange `name` (an exchange-calendars code such as "XHKG"), from the cache when it has them."""
+    import io
+
+    from incident.core.errors import IncidentError
+    from incident.io.files import atomic_write, read_bytes
+
     path = _cache_path(name)
-    if path is not None and path.is_file():
+    if path is not None and path.exists():
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with np.load(io.BytesIO(read_bytes(path, CACHE_LIMIT, "calendar cache")), allow_pickle=False) as data:
                 return Sessions(name, str(data["tz"]), data["sessions"], data["opens"], data["closes"])
-        except (OSError, ValueError, KeyError):
+        except (IncidentError, OSError, ValueError, KeyError):
             pass  # a damaged cache is built again
     built = _build(name)
     if path is not None:
-        import io
-
-        from incident.io.files import atomic_write
-
         buf = io.BytesIO()
         np.savez(buf, tz=np.array(str(built.tz)), sessions=built.sessions.to_numpy(),
                  opens=built.opens.tz_localize(None).to_numpy(), closes=built.closes.tz_localize(None).to_numpy())
