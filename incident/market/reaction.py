@@ -29,8 +29,10 @@ Prices = tuple[pd.DataFrame, pd.DataFrame]
 
 # -- event study --------------------------------------------------------------
 def excluded_bars(inc: Incident, prices: Prices | None = None) -> pd.DataFrame:
-    """Flagged bars of the stock and the benchmark (left out of every fit)."""
-    stock, bench = prices or market_prices(inc)
+    """Flagged bars of the stock and the benchmark (left out of every fit); once per incident for its own prices."""
+    if prices is None:
+        return inc.memo(("excluded_bars",), lambda: excluded_bars(inc, market_prices(inc)))
+    stock, bench = prices
     parts = []
     for name, df in ((inc.market.ticker, stock), (inc.market.benchmark, bench)):
         flagged = artefacts(df).reset_index()
@@ -60,7 +62,7 @@ def market_event_study(
 
 def _market_event_study(inc, model, estimation, windows, span, prices) -> EventStudy:
     stock, bench = prices or market_prices(inc)
-    flagged = excluded_bars(inc, (stock, bench))["date"]
+    flagged = excluded_bars(inc, prices)["date"]
     days = sessions(min(stock.index[0], bench.index[0]), max(stock.index[-1], bench.index[-1]), inc.market.exchange)
     day0 = day_zero(inc)
     try:
@@ -85,7 +87,7 @@ STUDY_SPAN = (-10, 20)  # the days the study keeps for its figures
 def incident_returns(inc: Incident, first: int, last: int, prices: Prices | None = None) -> pd.DataFrame:
     """The incident's stock and benchmark returns from event day `first` to `last` (see `eventstudy.event_returns`)."""
     stock, bench = prices or market_prices(inc)
-    flagged = excluded_bars(inc, (stock, bench))["date"]
+    flagged = excluded_bars(inc, prices)["date"]
     days = sessions(min(stock.index[0], bench.index[0]), max(stock.index[-1], bench.index[-1]), inc.market.exchange)
     day0 = day_zero(inc)
     try:
@@ -136,8 +138,8 @@ def incidents_study(
 def market_summary(inc: Incident, model: str = "market") -> dict:
     """The event study's key figures, JSON-ready (returns as fractions)."""
     prices = market_prices(inc)
-    result = market_event_study(inc, model=model, prices=prices)
-    flagged = excluded_bars(inc, prices)
+    result = market_event_study(inc, model=model)
+    flagged = excluded_bars(inc)
     gaps = pd.concat([check_gaps(df, inc.market.exchange) for df in prices])
     car = result.car
     return {
@@ -172,7 +174,7 @@ def rebased_prices(inc: Incident, base_date=None, prices: Prices | None = None) 
     """
     stock, bench = prices or market_prices(inc)
     closes = pd.DataFrame({inc.market.ticker: stock["close"], inc.market.benchmark: bench["close"]})
-    for name, dates in excluded_bars(inc, (stock, bench)).groupby("series")["date"]:
+    for name, dates in excluded_bars(inc, prices).groupby("series")["date"]:
         closes.loc[closes.index.isin(dates), name] = float("nan")
     if base_date is None:
         before = closes[closes.index < day_zero(inc)].dropna()

@@ -391,14 +391,11 @@ VIEWS = {
 # -- the market ---------------------------------------------------------------------------
 def view_market(inc: Incident, study=None) -> dict:
     """The stock against its benchmark: the event-study fit, CARs under three models, flagged bars."""
-    from incident.io.prices import market_prices
     from incident.market.eventstudy import MODELS
     from incident.market.reaction import excluded_bars, market_event_study
 
-    prices = market_prices(inc)
-    study = study or market_event_study(inc, prices=prices)
-    by_model = {m: (study if m == study.model else market_event_study(inc, model=m, prices=prices)).car
-                for m in MODELS}
+    study = study or market_event_study(inc)
+    by_model = {m: (study if m == study.model else market_event_study(inc, model=m)).car for m in MODELS}
     rows = []
     for window in study.car.index:
         c = study.car.loc[window]
@@ -419,7 +416,7 @@ def view_market(inc: Incident, study=None) -> dict:
         "alpha": f"{study.alpha:.4f}".replace("-", "\N{MINUS SIGN}"),
         "beta": f"{study.beta:.2f}",
         "cars": pd.DataFrame(rows),
-        "flagged": excluded_bars(inc, prices),
+        "flagged": excluded_bars(inc),
         "moves": moves,
     }
 
