@@ -109,9 +109,15 @@ def _shell():
     """An IPython shell that records what cells display as a kernel would, and the list its results go to."""
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.core.pylabtools import select_figure_formats
+    from traitlets.config import Config
 
-    shell = InteractiveShell.instance()
-    shell.reset(new_session=False)
+    if InteractiveShell.initialized():  # forked from a process running IPython (a notebook calling render)
+        shell = InteractiveShell.instance()
+        shell.reset(new_session=False)  # its copy of the user's variables is not the report's
+    else:
+        config = Config()
+        config.HistoryManager.enabled = False  # no history database opened in the user's home
+        shell = InteractiveShell.instance(config=config)
     results: list[tuple[dict, dict]] = []
     shell.displayhook = _recording_display_hook(shell, results)
     shell.enable_gui = lambda gui=None: None  # `%matplotlib inline` in a notebook: no event loop to start here
