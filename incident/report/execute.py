@@ -27,25 +27,28 @@ import signal
 import time
 
 ENGINES = ("fork", "kernel")
-# What the report's cells import: loaded once here, before the workers fork.
-PRELOAD = ("pandas", "matplotlib.pyplot", "scipy.special", "incident.report.postmortem", "incident.market.reaction",
-           "incident.market.sessions", "incident.plots.timeline", "incident.plots.costs", "incident.plots.market",
-           "incident.plots.eventstudy", "incident.plots.financials", "IPython.core.interactiveshell",
-           "IPython.core.pylabtools", "IPython.utils.capture")
+# What every report's cells import: loaded once, before the workers fork.
+PRELOAD = ("pandas", "matplotlib.pyplot", "incident.report.postmortem", "incident.plots.style",
+           "IPython.core.interactiveshell", "IPython.core.pylabtools", "IPython.utils.capture")
+# What some sections import: in one report, each share imports its own side by side; for a batch,
+# loaded once with the rest.
+PRELOAD_SECTIONS = ("scipy.special", "incident.market.reaction", "incident.market.sessions", "incident.plots.timeline",
+                    "incident.plots.costs", "incident.plots.market", "incident.plots.eventstudy",
+                    "incident.plots.financials")
 
 
 class ReportError(RuntimeError):
     """The report could not be made: which section failed, and why."""
 
 
-def preload() -> None:
-    """Import what every report needs, with matplotlib drawing off-screen."""
+def preload(sections: bool = True) -> None:
+    """Import what every report needs (and what its sections need), with matplotlib drawing off-screen."""
     import importlib
 
     import matplotlib
 
     matplotlib.use("agg")
-    for name in PRELOAD:
+    for name in PRELOAD + (PRELOAD_SECTIONS if sections else ()):
         importlib.import_module(name)
 
 
@@ -204,7 +207,7 @@ def _worker(conns, shared, parts, load: bool, nb=None, finish=None) -> None:
     try:
         os.setpgid(0, 0)  # its forks join its process group: the parent stops them all at once
         if load:
-            preload()
+            preload(sections=len(parts) == 1)
             conns[0].send(("ready",))  # the timeout counts from here: imports are not a section's time
         shell, results = _shell()
         if not _run(shell, results, shared, send):
