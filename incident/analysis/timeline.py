@@ -91,8 +91,12 @@ def phase_table(inc: Incident, gaps: bool = False) -> pd.DataFrame:
     A phase between two planned (or estimated) milestones is itself only
     planned: `status` is the least certain status of its bounds. With
     `gaps`, the spans no phase covers (`coverage_gaps`) are rows too, in time
-    order, with impact 'unknown'.
+    order, with impact 'unknown'. Built once per incident.
     """
+    return inc.memo(("phase_table", gaps), lambda: _phase_table(inc, gaps))
+
+
+def _phase_table(inc: Incident, gaps: bool) -> pd.DataFrame:
     rows = []
     for p in inc.phases:
         start, end = inc.when(p.start), inc.when(p.end)

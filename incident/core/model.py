@@ -24,6 +24,7 @@ TimeText = Annotated[str, StringConstraints(pattern=TIME_PATTERN)]
 Sources = Annotated[list[Id], Field(min_length=1, description="ids of the sources behind this fact")]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]  # ISO 4217
 
 MilestoneKind = Literal[
     "trigger", "impact", "detection", "diagnosis", "mitigation", "recovery",
@@ -121,7 +122,7 @@ class Party(Strict):
 
 class Provision(Strict):
     total: Annotated[float, Field(gt=0, allow_inf_nan=False)]
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(description="ISO 4217 code, e.g. CNY")
+    currency: Currency = Field(description="ISO 4217 code, e.g. CNY")
     parties: list[Party] = Field(description="named parts; the remainder is computed")
     remainder_party: Text = Field(description="who bears what the named parties do not")
     remainder_sources: list[Id] = Field(
@@ -141,7 +142,7 @@ class CashScheme(Strict):
     example_margin: Annotated[float, Field(ge=0, le=1)] | None = None
     sensitivity_revenues: list[Money] = Field([], description="daily revenues of the sensitivity grid")
     sensitivity_margins: list[Annotated[float, Field(ge=0, le=1)]] = []
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field("CNY", description="ISO 4217 code")
+    currency: Currency = Field("CNY", description="ISO 4217 code")
     sources: Sources
 
 
@@ -308,7 +309,7 @@ class Market(Strict):
     ticker: Text = Field(description="the stock's ticker, e.g. 2013.HK")
     name: str | None = Field(None, description="the company's name")
     exchange: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{3,5}$")] = Field(description="exchange-calendars code, e.g. XHKG")
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(description="of the prices")
+    currency: Currency = Field(description="of the prices")
     prices: Text = Field(description="CSV of daily bars, relative to the incident folder")
     benchmark: Text = Field(description="the index or fund the stock is measured against, e.g. ^HSI, SPY")
     benchmark_prices: Text = Field(description="CSV of the benchmark, relative to the incident folder")

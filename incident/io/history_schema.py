@@ -40,9 +40,8 @@ HISTORY_COLUMNS = [
 # The column types, by kind (incident.io.history_parquet stores each kind with one Arrow type).
 TIME_COLUMNS = ("start", "detected", "mitigated", "resolved")  # datetime64[ns, UTC]
 NUMBER_COLUMNS = ("ttd", "tti", "ttm", "ttr", "hours_to_detect", "hours_to_mitigate", "hours_to_resolve")  # float
-TEXT_COLUMNS = ("id", "source", "provider", "page", "title", "impact", "page_impact",
-                "root_cause_l1", "root_cause_l2", "mitigation", "detection")  # object: str or None
 LIST_COLUMNS = ("components", "mitigation_actions")  # object: a list of str, empty if none
+# `exact` is a bool; every other column is text (object: str or None).
 
 
 def history_frame(columns: Mapping[str, object], n: int, report: Mapping[str, int] | None = None) -> pd.DataFrame:

@@ -54,10 +54,13 @@ def market_event_study(
 
     Day 0 is the session of the incident's start (`sessions.day_zero`);
     days are counted in the exchange's sessions; flagged bars of either
-    series are left out of the fit. Computed once per incident and arguments.
+    series are left out of the fit. Computed once per incident and arguments
+    for its own prices; other `prices` are studied afresh.
     """
+    if prices is not None:
+        return _market_event_study(inc, model, estimation, windows, span, prices)
     key = ("event_study", model, estimation, tuple(map(tuple, windows)), span)
-    return inc.memo(key, lambda: _market_event_study(inc, model, estimation, windows, span, prices))
+    return inc.memo(key, lambda: _market_event_study(inc, model, estimation, windows, span, None))
 
 
 def _market_event_study(inc, model, estimation, windows, span, prices) -> EventStudy:

@@ -75,6 +75,10 @@ def day_zero(inc: Incident) -> pd.Timestamp:
     session of `market.event_start` when given, else of the incident's first
     impact milestone (its first detection if it has none), by the module's rule.
     """
+    return inc.memo("day_zero", lambda: _day_zero(inc))
+
+
+def _day_zero(inc: Incident) -> pd.Timestamp:
     c = _incident_calendar(inc)
     if inc.market is not None and inc.market.day0 is not None:
         day = pd.Timestamp(inc.market.day0)
@@ -108,7 +112,11 @@ def day_zero_field(inc: Incident) -> str:
 
 
 def session_table(inc: Incident) -> pd.DataFrame:
-    """Every milestone with its session, its day relative to day 0, and the rule used."""
+    """Every milestone with its session, its day relative to day 0, and the rule used (once per incident)."""
+    return inc.memo("session_table", lambda: _session_table(inc))
+
+
+def _session_table(inc: Incident) -> pd.DataFrame:
     c = _incident_calendar(inc)
     day0 = day_zero(inc)
     rows = []

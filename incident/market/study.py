@@ -30,7 +30,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-MODELS = ("market", "constant-mean", "market-adjusted")
+from incident.market.eventstudy import MODELS, window_label
+
 TESTS = ("cross-sectional t", "Patell Z", "BMP t", "Corrado rank Z", "generalized sign Z")
 
 
@@ -78,10 +79,6 @@ class MarketStudy:
         se = car.std(axis=0, ddof=1) / np.sqrt(n)
         return pd.DataFrame({"caar": mean, "se": se, "t": mean / se, "n": n}).rename_axis("day")
 
-
-def window_label(window: tuple[int, int]) -> str:
-    """"0..4" for the window (0, +4)."""
-    return f"{window[0]}..{window[1]}"
 
 
 # -- fitting ------------------------------------------------------------------

@@ -395,14 +395,8 @@ class _Scan:
         self._check_values()
         if self.problems:
             raise IncidentError(self.problems)
-        counts = np.asarray(self.counts, dtype=np.int64)
-        first = np.repeat(np.cumsum(counts) - counts, counts)
-        feed_index = np.repeat(np.asarray(self.index, dtype=np.int64), counts)
-
-        def update_path(k: int) -> str:
-            return f"incidents[{feed_index[k]}].incident_updates[{k - first[k]}].created_at"
-
-        self.parsed["updates"] = self._times(self.u_at, True, update_path)
+        update_path = self._update_paths()
+        self.parsed["updates"] = self._times(self.u_at, True, lambda k: update_path(k, "created_at"))
         for key, column in self.times.items():
             self.parsed[key] = self._times(column, False, lambda k, key=key: f"incidents[{self.index[k]}].{key}")
         if self.problems:
@@ -417,17 +411,24 @@ class _Scan:
             bad_status = {"(not text)"}
         bad_body = {type(b).__name__ for b in self.u_body if type(b) is not str and b is not None}
         if bad_status or bad_body:
+            update_path = self._update_paths()
             for k, (status, body) in enumerate(zip(self.u_status, self.u_body)):
                 if type(status) is not str or not status:
-                    self.bad(self._update_path(k, "status"),
+                    self.bad(update_path(k, "status"),
                              f"update status must be non-empty text, got {_shown(status) or _kind(status)}")
                 if body is not None and type(body) is not str:
-                    self.bad(self._update_path(k, "body"), f"must be text, got {type(body).__name__}")
+                    self.bad(update_path(k, "body"), f"must be text, got {type(body).__name__}")
 
-    def _update_path(self, k: int, key: str) -> str:
-        counts = np.asarray(self.counts)
-        n = int(np.searchsorted(np.cumsum(counts), k, side="right"))
-        return f"incidents[{self.index[n]}].incident_updates[{k - int(counts[:n].sum())}].{key}"
+    def _update_paths(self):
+        """`path(k, key)`: where field `key` of the feed's k-th update is, e.g. incidents[3].incident_updates[1].body.
+
+        The updates are kept in one flat list; the per-incident counts are
+        turned into lookups once, so naming any update costs nothing more.
+        """
+        counts = np.asarray(self.counts, dtype=np.int64)
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        feed_index = np.repeat(np.asarray(self.index, dtype=np.int64), counts)
+        return lambda k, key: f"incidents[{feed_index[k]}].incident_updates[{k - first[k]}].{key}"
 
     def _times(self, texts: list, required: bool, path) -> pd.Series:
         """Parse times as UTC, reporting each that is missing or malformed.
