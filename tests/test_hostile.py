@@ -414,17 +414,21 @@ def test_compare_writes_svg_and_pdf(tmp_path):
     assert (tmp_path / "c.svg").read_bytes().startswith(b"<?xml") and (tmp_path / "c.pdf").read_bytes()[:4] == b"%PDF"
 
 
-def test_summary_escapes_terminal_control_sequences(tmp_path):
+@pytest.mark.parametrize("command", [["summary"], ["history", "--by", "provider"]])
+def test_commands_escape_terminal_control_sequences(tmp_path, command):
+    """A title (summary) or an organisation's name (history groups) cannot drive the user's terminal."""
     import pty
 
     folder = tmp_path / "case"
     folder.mkdir()
     text = CORPUS_VALID.read_text(encoding="utf-8").replace(
         "title: Database failover left the shop read-only",
-        'title: "Shop \\e[31mRED\\e]0;pwned\\a \\x9b2J read-only"')
+        'title: "Shop \\e[31mRED\\e]0;pwned\\a \\x9b2J read-only"').replace(
+        "  name: Example Shop Ltd.", '  name: "\\e[31mRED Shop \\x9b2J Ltd."')
     (folder / "incident.yaml").write_text(text, encoding="utf-8")
+    target = folder if command[0] == "summary" else tmp_path
     main, secondary = pty.openpty()
-    done = subprocess.run([sys.executable, "-m", "incident.cli", "summary", str(folder)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "incident.cli", command[0], str(target), *command[1:]], cwd=ROOT,
                           stdout=secondary, stderr=subprocess.PIPE, timeout=120)
     os.close(secondary)
     out = b""

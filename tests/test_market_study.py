@@ -209,3 +209,17 @@ def test_cli_market_study_json(capsys):
     assert set(out["windows"]) == {"0..0", "0..4"}
     assert set(out["windows"]["0..4"]["tests"]) == set(TESTS)
     assert out["events"]["weimob-2020"]["car"]["0..4"] == pytest.approx(-0.1899, abs=5e-5)
+
+
+def test_study_figures_name_the_model_and_estimation_days_of_the_study_they_draw(incidents):
+    import matplotlib.pyplot as plt
+
+    from incident.plots import plot_caar, plot_event_ars
+
+    study = incidents_study(incidents, model="constant-mean", estimation=(-60, -6))
+    for plot in (plot_caar, plot_event_ars):
+        ax = plot(study)
+        texts = " ".join(" ".join(t.get_text() for t in ax.texts).split())  # the source line wraps
+        assert "constant-mean model fitted on days \N{MINUS SIGN}60..\N{MINUS SIGN}6" in texts
+        assert "market model" not in texts
+        plt.close(ax.figure)

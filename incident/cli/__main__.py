@@ -1,7 +1,5 @@
 """`python -m incident.cli ...` runs the `incident` command."""
 
-import sys
+from incident.cli import run
 
-from incident.cli import main
-
-sys.exit(main())
+run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -10,6 +11,19 @@ from incident.core.errors import IncidentError
 
 DEFAULT_INCIDENT = "data/weimob-2020"
 EXIT_BAD_INPUT = 2
+# C0 and C1 control characters (ESC, CSI, OSC...) except tab and newline: a
+# title must not recolour, retitle or rewrite the user's terminal.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def terminal_text(text: str) -> str:
+    """`text` with control characters shown as escapes (\\x1b), for printing to a terminal."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def print_data(text: str) -> None:
+    """Print text that comes from input files to stdout; control characters escaped when it is a terminal."""
+    print(terminal_text(text) if sys.stdout.isatty() else text)
 
 
 def default_incident(paths: list[str], parser: argparse.ArgumentParser) -> list[str]:

@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 
+from incident.cli.common import print_data
 
 # The library's choices, written here so that `incident --help` imports no pandas
 # (tests/test_cli_latency.py checks they are the library's).
@@ -65,9 +66,9 @@ def cmd_history(args) -> int:
         source = args.save if args.engine == "duckdb" else table
         summary = history_summary(source, by=args.by, engine=args.engine, **ci)
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print_data(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        print(summary_text(summary))
+        print_data(summary_text(summary))
     return 0
 
 

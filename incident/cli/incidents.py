@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
+from incident.cli.common import print_data as _print
 from incident.core.errors import IncidentError
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
-# C0 and C1 control characters (ESC, CSI, OSC...) except tab and newline: a
-# title must not recolour, retitle or rewrite the user's terminal.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def terminal_text(text: str) -> str:
-    """`text` with control characters shown as escapes (\\x1b), for printing to a terminal."""
-    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
-
-
-def _print(text: str) -> None:
-    """Print to stdout; control characters escaped when it is a terminal."""
-    print(terminal_text(text) if sys.stdout.isatty() else text)
 
 
 def cmd_validate(args) -> int:

@@ -8,10 +8,10 @@ from matplotlib.ticker import PercentFormatter
 from incident.market.study import MarketStudy
 from incident.plots.style import COLOURS, axes_for, house_style, source_line, subtitle
 
-SOURCE = "Prices: adjusted daily closes (Yahoo Finance via the incidents' price files); market model fitted on days −120..−11"
+SOURCE = "Prices: adjusted daily closes (Yahoo Finance via the incidents' price files)"
 
 
-def plot_caar(study: MarketStudy, ax=None, start: int = -10, end: int = 20, level: float = 0.95, sources=SOURCE):
+def plot_caar(study: MarketStudy, ax=None, start: int = -10, end: int = 20, level: float = 0.95, sources=None):
     """The mean CAR (CAAR) cumulated from day `start`, its `level` band, and each event's CAR path faint behind it.
 
     The band is CAAR ± t quantile × the cross-sectional standard error of
@@ -19,13 +19,13 @@ def plot_caar(study: MarketStudy, ax=None, start: int = -10, end: int = 20, leve
     given how differently the events moved, not the error of any one event.
     Events are named at the right end, spread apart so labels do not overlap.
     """
-    from scipy import stats
+    from scipy.special import stdtrit  # Student t quantile
 
     ar = study.ar.loc[:, start:end]
     car = ar.cumsum(axis=1, skipna=False)
     path = study.caar_path(start).loc[:end]
     days = path.index.to_numpy()
-    q = stats.t.ppf(0.5 + level / 2, np.maximum(path["n"].to_numpy() - 1, 1))
+    q = stdtrit(np.maximum(path["n"].to_numpy() - 1, 1), 0.5 + level / 2)
     with house_style():
         ax = axes_for(ax, (9, 5))
         for name, row in car.iterrows():
@@ -49,19 +49,19 @@ def plot_caar(study: MarketStudy, ax=None, start: int = -10, end: int = 20, leve
         subtitle(ax, "Cumulative abnormal returns around the incidents",
                  f"Mean (blue) and each event (grey); {study.model} model, estimation {study.estimation[0]}.."
                  f"{study.estimation[1]}")
-        if sources:
+        if sources := _sources(study, sources):
             source_line(ax, sources)
     return ax
 
 
-def plot_event_ars(study: MarketStudy, ax=None, day: int = 0, level: float = 0.95, sources=SOURCE):
+def plot_event_ars(study: MarketStudy, ax=None, day: int = 0, level: float = 0.95, sources=None):
     """Each event's abnormal return on `day`, sorted, with its `level` prediction-error bar."""
-    from scipy import stats
+    from scipy.special import stdtrit
 
     ar = study.ar[day].sort_values()
     sd = study.sd[day].reindex(ar.index)
     dof = study.events["dof"].reindex(ar.index).to_numpy()
-    err = stats.t.ppf(0.5 + level / 2, dof) * sd.to_numpy()
+    err = stdtrit(dof, 0.5 + level / 2) * sd.to_numpy()
     labels = [f"{i} ({study.events.at[i, 'ticker']})" for i in ar.index]
     with house_style():
         ax = axes_for(ax, (8, 0.45 * len(ar) + 1.8))
@@ -77,10 +77,18 @@ def plot_event_ars(study: MarketStudy, ax=None, day: int = 0, level: float = 0.9
         ax.set_xlabel(f"abnormal return on day {day} (bars: {level:.0%} prediction interval)")
         ax.grid(axis="y", visible=False)
         subtitle(ax, f"Abnormal return on day {day}, by event",
-                 "Actual minus the market model's prediction; sorted")
-        if sources:
+                 f"Actual minus the {study.model} model's prediction; sorted")
+        if sources := _sources(study, sources):
             source_line(ax, sources)
     return ax
+
+
+def _sources(study: MarketStudy, sources):
+    """The source line asked for, or by default the prices' and the study's own model and estimation days."""
+    if sources is not None:
+        return sources
+    first, last = (f"{d}".replace("-", "\N{MINUS SIGN}") for d in study.estimation)
+    return f"{SOURCE}; {study.model} model fitted on days {first}..{last}"
 
 
 def _label_ends(ax, last, x) -> None:

@@ -24,6 +24,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
 
+from incident.analysis.costs import display_name
 from incident.core.model import Incident
 
 STYLE_FILE = Path(__file__).with_name("incident.mplstyle")
@@ -117,11 +118,11 @@ def renderable(text: str) -> str:
 
 def person_label(romanised: str, original: str | None = None) -> str:
     """'Sun Taoyong (孫濤勇)' when a font can show the original, else 'Sun Taoyong'."""
-    if isinstance(original, str) and original and not (cjk_font() and can_render(original)):
+    given = isinstance(original, str) and bool(original)
+    shown = given and bool(cjk_font()) and can_render(original)
+    if given and not shown:
         _DROPPED.append(original)
-    if isinstance(original, str) and original and cjk_font() and can_render(original):
-        return f"{romanised} ({original})"
-    return romanised
+    return display_name(romanised, original if shown else None)
 
 
 # -- the style ------------------------------------------------------------------

@@ -350,7 +350,7 @@ def execute_many(nbs: list, timeout: int = 300, workers: int = 2, meanwhile=None
                 elif kind == "error":
                     _, index, name, text = message
                     where = section_of(nb, index) if index >= 0 else _where(nb, state)
-                    ended.append((conn, ReportError(f"section {where!r} failed: {name}: {_first_line(text)}"), False))
+                    ended.append((conn, ReportError(f"section {where!r} failed: {name}: {first_line(text)}"), False))
                 elif kind == "died":
                     ended.append((conn, ReportError(
                         f"the report's worker died while running section {_where(nb, state)!r}"), False))
@@ -421,7 +421,8 @@ def _set_outputs(cell, outputs) -> None:
     cell["execution_count"] = None
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
+    """The first line of a message, at most 300 characters: what a one-line error shows."""
     text = (text or "").strip()
     return text.splitlines()[0][:300] if text else ""
 
@@ -447,7 +448,7 @@ def execute_on_kernel(nb, timeout: int = 300):
     try:
         client.execute(cwd=os.getcwd())
     except CellExecutionError as exc:
-        raise ReportError(f"section {_failed_section(node)!r} failed: {exc.ename}: {_first_line(exc.evalue)}") from None
+        raise ReportError(f"section {_failed_section(node)!r} failed: {exc.ename}: {first_line(exc.evalue)}") from None
     except CellTimeoutError:
         raise ReportError(f"section {_failed_section(node)!r} timed out after {timeout} s") from None
     except DeadKernelError:

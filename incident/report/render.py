@@ -23,7 +23,7 @@ from pathlib import Path
 from incident.core.errors import IncidentError
 from incident.io.files import atomic_write as _atomic_write, remove_stale
 from incident.io.loader import incident_file, load
-from incident.report.execute import ReportError, execute, execute_many
+from incident.report.execute import ReportError, execute, execute_many, first_line
 
 PACKAGE = Path(__file__).resolve().parent
 NOTEBOOK = PACKAGE / "postmortem.ipynb"
@@ -240,7 +240,7 @@ def render_many(
         try:
             inc = load(path)
         except IncidentError as exc:
-            results[k] = Result(path, None, 0.0, _first_line(str(exc)), bad_input=True)
+            results[k] = Result(path, None, 0.0, first_line(str(exc)), bad_input=True)
             continue
         nb = build_notebook(path, blameless=blameless)
         nb["metadata"]["title"] = f"Postmortem: {inc.title}"
@@ -281,11 +281,6 @@ def _clashes(targets: list[tuple[str, Path]]) -> str | None:
                     "give them folders of different names, or render them one at a time")
         seen[key] = path
     return None
-
-
-def _first_line(text: str) -> str:
-    text = (text or "").strip()
-    return text.splitlines()[0][:300] if text else ""
 
 
 def terminal_progress(stream=sys.stderr):

@@ -119,10 +119,9 @@ def view_summary(inc: Incident) -> dict:
 def key_figures(inc: Incident) -> list[tuple[str, str]]:
     """The few numbers a reader looks for first, computed."""
     out = []
-    d = durations(inc).set_index("metric")
-    if "time_to_recover" in d.index:
-        r = d.loc["time_to_recover"]
-        out.append(("Time to recover (last recovery reported)", format_hours(r.hours_min, r.hours_max)))
+    recover = metric(inc, "time_to_recover")
+    if recover is not None:
+        out.append(("Time to recover (last recovery reported)", recover))
     if inc.compensation and inc.compensation.cash:
         start, end, hours = compensated_window(inc)
         out.append(("Compensated failure time",
