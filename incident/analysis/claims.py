@@ -132,7 +132,7 @@ def _leap_day_between(start, end) -> str | None:
 
 def _check_provision(inc: Incident, claim: Claim) -> dict:
     prov = inc.provision
-    named = sum(p.amount for p in prov.parties)
+    named = prov.named_total
     computed = named if claim.check.part == "named" else prov.total - named
     status, tol = judge(claim.stated, computed, computed, stated_half=0.0)
     what = "sum of the named parts" if claim.check.part == "named" else "total minus the named parts"

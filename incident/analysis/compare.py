@@ -25,10 +25,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from incident.analysis.timeline import UNKNOWN, durations, format_hours, incident_start, phase_table
+from incident.analysis.timeline import (
+    DURATIONS, UNKNOWN, coverage_gaps, durations, format_hours, incident_start, phase_table,
+)
 from incident.core.model import Incident
 
-_METRICS = ("time_to_detect", "time_to_diagnose", "time_to_mitigate", "time_to_recover")
+_METRICS = tuple(DURATIONS)  # the standard durations, in their order
 PLANNED = "planned"  # a phase between milestones that were only planned or estimated
 TOTAL = "total"
 # Worst first: where phases overlap, the earlier level takes the hour.
@@ -115,8 +117,7 @@ def _pieces(inc: Incident):
     for p, status in zip(inc.phases, phases["status"]):
         level = p.impact if status == "happened" else PLANNED
         pieces.append((level, bound(p.start), bound(p.end)))
-    gaps = phase_table(inc, gaps=True)
-    for g in gaps[gaps["impact"] == UNKNOWN].itertuples():
+    for g in coverage_gaps(inc, phases).itertuples():
         pieces.append((UNKNOWN, hours(g.start), hours(g.end_latest)))
     return pieces, variables
 

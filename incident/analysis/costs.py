@@ -20,7 +20,7 @@ def provision_table(inc: Incident) -> pd.DataFrame:
     prov = inc.provision
     if prov is None:
         raise ValueError(f"incident {inc.id!r} has no provision")
-    named_total = sum(p.amount for p in prov.parties)
+    named_total = prov.named_total
     remainder = prov.total - named_total
     if remainder < 0:
         raise ValueError(f"named parts {named_total:,.0f} exceed the total {prov.total:,.0f}")

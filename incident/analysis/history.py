@@ -76,7 +76,8 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
         return feed_history(source)
     if isinstance(source, (str, Path)):
         path = Path(source)
-        fmt = format or detect_format(path)
+        folders = incident_folders(path) if path.is_dir() and format in (None, "incidents") else []
+        fmt = format or ("incidents" if folders else detect_format(path))
         if fmt not in FORMATS:
             raise IncidentError.single(str(path), f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
         if fmt == "parquet":
@@ -87,12 +88,11 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
             return read_github_status(path)
         if fmt == "statuspage":
             return feed_history(path)
-        folders = incident_folders(path) if path.is_dir() else []
         if not folders:
             raise IncidentError.single(str(path), "not a folder of incidents (no incident.yaml found)")
         if folders == [path]:  # one incident folder: nothing to index
             return incidents_history([load(path)])
-        return folder_history(path, index=index)
+        return folder_history(path, index=index, folders=folders)
     return incidents_history(source)
 
 
@@ -102,7 +102,7 @@ INDEX_VERSION = "1"  # bump when the rows an incident gives change: older indexe
 _FILE_KEYS = ["path", "size", "mtime_ns"]
 
 
-def folder_history(folder: str | Path, index: bool = True) -> pd.DataFrame:
+def folder_history(folder: str | Path, index: bool = True, folders: list[Path] | None = None) -> pd.DataFrame:
     """The history table of the incident folders in `folder`, reading only what changed.
 
     Loading and validating an incident.yaml takes milliseconds; a folder of
@@ -113,9 +113,10 @@ def folder_history(folder: str | Path, index: bool = True) -> pd.DataFrame:
     version, or not writable (a read-only folder), it is rebuilt or skipped,
     never trusted. Every bad file is read again each time and reported: if any
     is bad, IncidentError lists them all (the good rows are indexed first).
+    `folders` is `incident_folders(folder)` when the caller has it already.
     """
     folder = Path(folder)
-    files = [f / INCIDENT_FILE for f in incident_folders(folder)]
+    files = [f / INCIDENT_FILE for f in (incident_folders(folder) if folders is None else folders)]
     seen = pd.DataFrame([_file_key(folder, f) for f in files], columns=_FILE_KEYS)
     old = _read_index(folder) if index else None
     if old is not None:

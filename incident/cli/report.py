@@ -99,6 +99,8 @@ def add_parser(sub) -> None:
                    help="one report of an incident history (PATHs are history sources, as for `incident history`)")
     p.add_argument("--by", action="append", metavar="GROUP",
                    help="with --history: a breakdown to show (provider, root-cause, component, quarter, ...)")
-    p.add_argument("--engine", choices=("fork", "kernel"), default="fork",
+    from incident.report.execute import ENGINES  # the standard library only: --help stays quick
+
+    p.add_argument("--engine", choices=ENGINES, default=ENGINES[0],
                    help="run the notebook in forked workers (default) or on a Jupyter kernel, as nbconvert does")
     p.set_defaults(func=cmd_report)

@@ -131,6 +131,11 @@ class Provision(Strict):
     description: str = Field("", description="what the provision is, in the source's terms")
     sources: Sources
 
+    @property
+    def named_total(self) -> float:
+        """What the named parties bear together; the remainder party bears the rest."""
+        return sum(p.amount for p in self.parties)
+
 
 class CashScheme(Strict):
     formula: Text = Field(description="the payout formula in words")

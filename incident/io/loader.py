@@ -28,6 +28,11 @@ def incident_file(path: str | Path) -> Path:
     return p / INCIDENT_FILE if p.is_dir() else p
 
 
+def file_label(inc: Incident) -> str:
+    """Where a loaded incident was read from, for messages: its incident.yaml, or <incident id> if made in code."""
+    return str(inc.folder / INCIDENT_FILE) if inc.folder is not None else f"<incident {inc.id}>"
+
+
 def load(path: str | Path) -> Incident:
     """Load the incident at `path` (a folder or its incident.yaml).
 
@@ -136,7 +141,7 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
 
     prov = inc.provision
     if prov:
-        named = sum(p.amount for p in prov.parties)
+        named = prov.named_total
         if named > prov.total:
             a, b = _apart(named, prov.total)
             out.append((("provision", "parties"), f"named parts add up to {a}, more than the total {b}"))

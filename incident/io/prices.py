@@ -179,7 +179,9 @@ def market_prices(inc: Incident) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _market_prices(inc: Incident) -> tuple[pd.DataFrame, pd.DataFrame]:
-    file = str(inc.folder / "incident.yaml") if inc.folder is not None else "<incident>"
+    from incident.io.loader import file_label
+
+    file = file_label(inc)
     if inc.market is None:
         raise IncidentError.single(file, "the incident has no market section", path="market")
     folder = inc.folder if inc.folder is not None else Path(".")

@@ -20,9 +20,10 @@ from incident.market.eventstudy import (
     DEFAULT_ESTIMATION, DEFAULT_WINDOWS, EventStudy, event_returns, event_study, window_label,
 )
 from incident.core.model import Incident
+from incident.io.loader import file_label
 from incident.io.prices import artefacts, check_gaps, market_prices
 from incident.core.errors import IncidentError
-from incident.market.sessions import day_zero, day_zero_field, incident_file, sessions
+from incident.market.sessions import day_zero, day_zero_field, sessions
 
 Prices = tuple[pd.DataFrame, pd.DataFrame]
 
@@ -77,7 +78,7 @@ def _market_event_study(inc, model, estimation, windows, span, prices) -> EventS
         if isinstance(exc, IncidentError):
             raise
         raise IncidentError.single(
-            incident_file(inc),
+            file_label(inc),
             f"day 0 is {day0.date()}: {exc} (prices {_day(stock.index[0])}..{_day(stock.index[-1])})",
             path=day_zero_field(inc),
         ) from None
@@ -97,7 +98,7 @@ def incident_returns(inc: Incident, first: int, last: int, prices: Prices | None
         return event_returns(stock["close"], bench["close"], day0, first, last, exclude=flagged, sessions=days)
     except ValueError as exc:
         raise IncidentError.single(
-            incident_file(inc),
+            file_label(inc),
             f"day 0 is {day0.date()}: {exc} (prices {_day(stock.index[0])}..{_day(stock.index[-1])})",
             path=day_zero_field(inc),
         ) from None
@@ -182,7 +183,7 @@ def rebased_prices(inc: Incident, base_date=None, prices: Prices | None = None) 
     if base_date is None:
         before = closes[closes.index < day_zero(inc)].dropna()
         if before.empty:
-            raise IncidentError.single(incident_file(inc), f"no close of both {', '.join(closes.columns)} before day 0",
+            raise IncidentError.single(file_label(inc), f"no close of both {', '.join(closes.columns)} before day 0",
                                        path=day_zero_field(inc))
         base = before.index[-1]
     else:

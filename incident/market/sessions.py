@@ -40,6 +40,7 @@ from incident.core.errors import IncidentError
 from incident.core.model import Incident
 from incident.core.times import When
 from incident.io.calendars import DEFAULT_CALENDAR, as_calendar as _cal, calendar, sessions  # noqa: F401 (re-exported)
+from incident.io.loader import file_label
 
 
 def session_of(moment: When | datetime | date | str, cal=DEFAULT_CALENDAR) -> pd.Timestamp:
@@ -204,10 +205,5 @@ def _incident_calendar(inc: Incident):
         raise _error(inc, "market.exchange", str(exc)) from None
 
 
-def incident_file(inc: Incident) -> str:
-    """The path of the incident's file, for messages."""
-    return str(inc.folder / "incident.yaml") if inc.folder is not None else f"<incident {inc.id}>"
-
-
 def _error(inc: Incident, field: str, message: str) -> IncidentError:
-    return IncidentError.single(incident_file(inc), message, path=field)
+    return IncidentError.single(file_label(inc), message, path=field)
