@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import PercentFormatter
 
+from incident.core.text import number, percent
 from incident.market.study import MarketStudy
 from incident.plots.style import COLOURS, axes_for, house_style, source_line, subtitle
 
@@ -87,7 +88,7 @@ def _sources(study: MarketStudy, sources):
     """The source line asked for, or by default the prices' and the study's own model and estimation days."""
     if sources is not None:
         return sources
-    first, last = (f"{d}".replace("-", "\N{MINUS SIGN}") for d in study.estimation)
+    first, last = (number(d) for d in study.estimation)
     return f"{SOURCE}; {study.model} model fitted on days {first}..{last}"
 
 
@@ -103,6 +104,6 @@ def _label_ends(ax, last, x) -> None:
         placed.append(value if not placed else max(value, placed[-1] + gap))
     shift = max(0.0, placed[-1] - high + gap / 2)  # keep the top label inside the axes
     for name, value, at in zip(order.index, order.to_numpy(), np.array(placed) - shift):
-        ax.annotate(f"{name} " + f"{value:+.0%}".replace("-", "\N{MINUS SIGN}"), (x, value), xytext=(x + 0.6, at),
+        ax.annotate(f"{name} " + percent(value, 0, plus=True), (x, value), xytext=(x + 0.6, at),
                     textcoords="data", fontsize=7.5, color=COLOURS["ink"], va="center",
                     arrowprops={"arrowstyle": "-", "color": COLOURS["grey"], "linewidth": 0.5})

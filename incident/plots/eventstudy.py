@@ -10,10 +10,10 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from incident.core.model import Incident
+from incident.core.text import number, percent, window_text
 from incident.market.eventstudy import EventStudy
 from incident.plots.style import COLOURS, axes_for, house_style, renderable, source_line, subtitle
 
-MINUS = "\N{MINUS SIGN}"
 TITLE_WIDTH = 60  # characters of a milestone title in the key
 
 
@@ -75,7 +75,7 @@ def plot_event_study(
                         textcoords="offset points", fontsize=7.5, fontweight="bold", color=COLOURS["blue"],
                         ha="center", va="bottom", gid="milestone-number", annotation_clip=False)
         ax.set_xticks(days)
-        ax.set_xticklabels([f"{signed(d)}\n{t:%d %b}" for d, t in zip(days, table["date"])])
+        ax.set_xticklabels([f"{number(d, plus=True)}\n{t:%d %b}" for d, t in zip(days, table["date"])])
         ax.set_xlim(days[0] - 0.6, days[-1] + 0.6)
         ax.set_xlabel(f"session relative to day 0 ({result.event_day:%a %d %b %Y})")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, 0)))
@@ -83,7 +83,7 @@ def plot_event_study(
         est = window_text(*result.estimation)
         subtitle(
             ax, title or f"Abnormal returns, {result.model} model",
-            f"α = {percent(result.alpha)} a day, β = {signed(result.beta, '.2f', plus=False)}, fitted on sessions "
+            f"α = {percent(result.alpha)} a day, β = {number(result.beta, '.2f')}, fitted on sessions "
             f"{est} (n = {result.n}); the line cumulates from day 0: at day d it is CAR[0,+d]"
             + ("\n" if key else ""),  # a line's room for the milestones' numbers
         )
@@ -96,7 +96,7 @@ def plot_event_study(
         ]
         if key:
             handles.append(Line2D([], [], color=COLOURS["blue"], linestyle=":", label="milestone day; key:"))
-            handles += [Line2D([], [], linestyle="none", label=f"{n}  day {signed(day)}: {text}") for n, day, text in key]
+            handles += [Line2D([], [], linestyle="none", label=f"{n}  day {number(day, plus=True)}: {text}") for n, day, text in key]
         # where the x labels end, to hang the legend under them: their height does not depend on the layout
         below = ax.xaxis.get_tightbbox(ax.figure.canvas.get_renderer())
         drop = (ax.bbox.y0 - below.y0) / ax.figure.dpi + 0.08
@@ -132,22 +132,6 @@ def car_from_day_zero(result: EventStudy) -> tuple[np.ndarray, np.ndarray]:
     first = int(np.argmax(after)) if after.any() else len(days)
     var = np.array([cov[first : i + 1, first : i + 1].sum() if i >= first else np.nan for i in range(len(days))])
     return car, np.sqrt(var)
-
-
-def percent(value: float, decimals: int = 2) -> str:
-    """'−18.99%' with a real minus sign."""
-    return f"{value * 100:.{decimals}f}%".replace("-", MINUS)
-
-
-def signed(value, spec: str = "d", plus: bool = True) -> str:
-    """'+4', '0', '−5' (a real minus sign)."""
-    text = format(value, ("+" if plus and value != 0 else "") + spec)
-    return text.replace("-", MINUS)
-
-
-def window_text(start: int, end: int) -> str:
-    """'[0,+4]', '[−1,+1]': a window of sessions as the tables name it in text."""
-    return f"[{signed(int(start))},{signed(int(end))}]"
 
 
 def _milestone_key(milestones, days) -> list[tuple[int, int, str]]:

@@ -11,6 +11,7 @@ import pandas as pd
 from incident.analysis.financials import financials_table
 from incident.analysis.timeline import incident_start
 from incident.core.model import Incident
+from incident.core.text import minus
 from incident.plots.style import COLOURS, axes_for, house_style, renderable, source_line, subtitle, thousands
 
 METRIC_COLOURS = [COLOURS["blue"], COLOURS["orange"], COLOURS["green"], COLOURS["purple"]]
@@ -51,7 +52,7 @@ def plot_financials(inc: Incident, ax=None, metrics=("revenue", "adjusted EBITDA
                 half = f["period"].upper().startswith("H")
                 ax.bar(pos, f["value"], width * 0.92, color=colour, hatch="///" if half else None,
                        edgecolor="white", linewidth=0, gid=f"financial:{f['id']}")
-                label = ("≈" if f["approximate"] else "") + f"{f['value']:,.0f}".replace("-", "\N{MINUS SIGN}")
+                label = ("≈" if f["approximate"] else "") + minus(f"{f['value']:,.0f}")
                 ax.annotate(label, xy=(pos, f["value"]), xytext=(0, 3 if f["value"] >= 0 else -3),
                             textcoords="offset points", ha="center", va="bottom" if f["value"] >= 0 else "top",
                             fontsize=8.5, color=COLOURS["ink"])

@@ -8,6 +8,7 @@ import pandas as pd
 from incident.market.eventstudy import returns
 from incident.market.reaction import rebased_prices
 from incident.core.model import Incident
+from incident.core.text import percent
 from incident.io.prices import market_prices
 from incident.market.sessions import calendar, session_table
 from incident.analysis.timeline import phase_table
@@ -73,7 +74,7 @@ def _mark_market_moves(ax, inc: Incident, close: pd.Series, line: pd.Series, ses
         if day not in daily.index or day not in line.index:
             continue
         previous = close.index[close.index.get_loc(day) - 1]
-        text = (f"{daily.loc[day]:+.2%} on {day:%a %d %b}\n"
+        text = (f"{percent(daily.loc[day], 2, plus=True)} on {day:%a %d %b}\n"
                 f"({close.loc[previous]:.2f} → {close.loc[day]:.2f} {inc.market.currency})")
         ax.annotate(text, xy=(day, line.loc[day]), xytext=(day + pd.Timedelta(days=4), y), ha="left", va="top",
                     fontsize=8.5, fontweight="bold", color=COLOURS["blue"], gid=f"market-move:{row['id']}",

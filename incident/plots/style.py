@@ -26,6 +26,7 @@ from matplotlib.transforms import Bbox
 
 from incident.analysis.costs import display_name
 from incident.core.model import Incident
+from incident.core.text import number
 
 STYLE_FILE = Path(__file__).with_name("incident.mplstyle")
 BASE_FONT = "DejaVu Sans"  # ships with matplotlib, so it is always there
@@ -275,7 +276,7 @@ def subtitle(ax, title: str, text: str | None = None) -> None:
 
 def thousands(axis, scale: float = 1.0, decimals: int = 0) -> None:
     """Tick labels with thousands separators (values divided by `scale`)."""
-    axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / scale:,.{decimals}f}".replace("-", "\N{MINUS SIGN}")))
+    axis.set_major_formatter(FuncFormatter(lambda x, _: number(x / scale, f",.{decimals}f")))
 
 
 def millions(value: float) -> str:

@@ -20,6 +20,7 @@ from incident.analysis.timeline import (
     compensated_window, durations, format_hours, incident_start, milestone_table, phase_table, window_note,
 )
 from incident.core.model import Incident
+from incident.core.text import minus, number, percent, window_text
 
 # (key, heading) in report order.
 SECTIONS = [
@@ -147,25 +148,8 @@ def market_in_words(inc: Incident) -> str:
     study = market_event_study(inc)
     row = study.car.loc[HEADLINE_WINDOW]
     verdict = "significant at 5%" if row.p < 0.05 else "not significant at 5%"
-    return (f"{signed_percent(row.car)} beyond the market over sessions {window_text(row.start, row.end)} "
-            f"({row['first']:%Y-%m-%d} → {row['last']:%Y-%m-%d}), {verdict} (t = {signed(row.t, 2)})")
-
-
-def signed(value: float, decimals: int = 1) -> str:
-    """A number with a real minus sign: '−2.11'."""
-    return f"{value:.{decimals}f}".replace("-", "\N{MINUS SIGN}")
-
-
-def signed_percent(value: float, decimals: int = 1) -> str:
-    """'−19.0%', '+4.6%'."""
-    return f"{value:+.{decimals}%}".replace("-", "\N{MINUS SIGN}")
-
-
-def window_text(start: int, end: int) -> str:
-    """'[0,+4]', '[−1,+1]': event windows as the literature writes them."""
-    def day(d: int) -> str:
-        return "0" if d == 0 else f"{d:+d}".replace("-", "\N{MINUS SIGN}")
-    return f"[{day(start)},{day(end)}]"
+    return (f"{percent(row.car, 1, plus=True)} beyond the market over sessions {window_text(row.start, row.end)} "
+            f"({row['first']:%Y-%m-%d} → {row['last']:%Y-%m-%d}), {verdict} (t = {number(row.t, '.2f')})")
 
 
 # -- impact and time ----------------------------------------------------------------
@@ -357,19 +341,19 @@ def view_claims(inc: Incident) -> dict:
     quotes = {c.id: c.quote for c in inc.claims}
     rows = [
         {"statement": r.statement, "quote": quotes[r.id], "sources": r.sources.split(", "),
-         "stated": number(r.stated, r.unit), "computed": number(r.computed, r.unit), "status": r.status,
+         "stated": claim_figure(r.stated, r.unit), "computed": claim_figure(r.computed, r.unit), "status": r.status,
          "note": r.note}
         for r in t.itertuples()
     ]
     return {"rows": rows, "mismatches": int((t["status"] == "mismatch").sum()), "total": len(t)}
 
 
-def number(value, unit: str) -> str:
+def claim_figure(value, unit: str) -> str:
     """A figure for the claims table: '96.40%', '150,000,000 CNY', '—' for none."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "—"
     if unit == "percent":
-        return f"{value:,.2f}%".replace("-", "\N{MINUS SIGN}")
+        return minus(f"{value:,.2f}%")
     if abs(value) >= 1000:
         return f"{value:,.0f} {unit}".strip()
     return f"{value:,.4g} {unit}".strip()
@@ -402,17 +386,17 @@ def view_market(inc: Incident, study=None) -> dict:
                "dates": f"{c['first']:%Y-%m-%d} → {c['last']:%Y-%m-%d}"}
         for model in MODELS:
             m = by_model[model].loc[window]
-            row[f"CAR, {model} model"] = f"{signed_percent(m.car, 2)} (t = {signed(m.t, 2)}, p = {m.p:.3f})"
+            row[f"CAR, {model} model"] = f"{percent(m.car, 2, plus=True)} (t = {number(m.t, '.2f')}, p = {m.p:.3f})"
         rows.append(row)
     dates = {c.id: c.check.date for c in inc.claims if c.check.kind == "return"}
     checked = check_claims(inc)  # checked once per incident, the return claims among them
-    moves = [{"date": dates[r.id], "change": signed_percent(r.computed / 100, 2), "note": r.note}
+    moves = [{"date": dates[r.id], "change": percent(r.computed / 100, 2, plus=True), "note": r.note}
              for r in checked.itertuples() if r.id in dates and pd.notna(r.computed)]
     m = inc.market
     return {
         "market": m,
         "study": study,
-        "alpha": f"{study.alpha:.4f}".replace("-", "\N{MINUS SIGN}"),
+        "alpha": number(study.alpha, ".4f"),
         "beta": f"{study.beta:.2f}",
         "cars": pd.DataFrame(rows),
         "flagged": excluded_bars(inc),
