@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 
-DEFAULT_CLI_WINDOWS = ((0, 0), (0, 1), (0, 4), (-1, 1))
 from incident.cli.common import EXIT_BAD_INPUT
 
 # The library's constants, written here so that `incident --help` imports no pandas or scipy
@@ -16,7 +15,6 @@ DEFAULT_ESTIMATION = (-120, -11)
 
 
 def cmd_prices(args) -> int:
-
     from incident.io.calendars import calendar
     from incident.io.prices import artefacts, check_gaps, read_prices
 
@@ -41,10 +39,10 @@ def cmd_event_study(args) -> int:
     """One event from two price files: the fit and each window's CAR, t and p."""
     import pandas as pd
 
-
-    from incident.io.calendars import calendar, sessions
+    from incident.io.calendars import calendar
     from incident.io.prices import artefacts, read_prices
     from incident.market.eventstudy import event_study, window_label
+    from incident.market.reaction import STUDY_WINDOWS, price_sessions
 
     try:
         calendar(args.calendar)
@@ -56,9 +54,9 @@ def cmd_event_study(args) -> int:
         if day0 not in df.index:
             return _fail(f"--day0 {args.day0} is not a session with a close in {name} "
                          f"({df.index[0]:%Y-%m-%d}..{df.index[-1]:%Y-%m-%d})", EXIT_BAD_INPUT)
-    windows = args.window or list(DEFAULT_CLI_WINDOWS)
+    windows = args.window or list(STUDY_WINDOWS)
     flagged = pd.concat([artefacts(stock), artefacts(bench)]).index
-    days = sessions(min(stock.index[0], bench.index[0]), max(stock.index[-1], bench.index[-1]), args.calendar)
+    days = price_sessions(stock, bench, args.calendar)
     try:
         result = event_study(stock["close"], bench["close"], day0, estimation=args.estimation, windows=windows,
                              model=args.model, exclude=flagged, sessions=days)

@@ -65,15 +65,25 @@ def market_event_study(
 
 
 def _market_event_study(inc, model, estimation, windows, span, prices) -> EventStudy:
+    def study(stock, bench, day0, **kwargs):
+        return event_study(stock, bench, day0, estimation=estimation, windows=windows, model=model, span=span, **kwargs)
+
+    return _on_prices(inc, prices, study)
+
+
+def price_sessions(stock: pd.DataFrame, bench: pd.DataFrame, calendar) -> pd.DatetimeIndex:
+    """The exchange's sessions from the first to the last day of either price table."""
+    return sessions(min(stock.index[0], bench.index[0]), max(stock.index[-1], bench.index[-1]), calendar)
+
+
+def _on_prices(inc: Incident, prices: Prices | None, compute):
+    """`compute(stock closes, benchmark closes, day 0, exclude=flagged days, sessions=...)` on the incident's
+    prices; a ValueError (day 0 outside the prices, say) becomes an IncidentError naming day 0's field."""
     stock, bench = prices or market_prices(inc)
-    flagged = excluded_bars(inc, prices)["date"]
-    days = sessions(min(stock.index[0], bench.index[0]), max(stock.index[-1], bench.index[-1]), inc.market.exchange)
     day0 = day_zero(inc)
     try:
-        return event_study(
-            stock["close"], bench["close"], day0,
-            estimation=estimation, windows=windows, model=model, exclude=flagged, span=span, sessions=days,
-        )
+        return compute(stock["close"], bench["close"], day0, exclude=excluded_bars(inc, prices)["date"],
+                       sessions=price_sessions(stock, bench, inc.market.exchange))
     except ValueError as exc:
         if isinstance(exc, IncidentError):
             raise
@@ -90,18 +100,8 @@ STUDY_SPAN = (-10, 20)  # the days the study keeps for its figures
 
 def incident_returns(inc: Incident, first: int, last: int, prices: Prices | None = None) -> pd.DataFrame:
     """The incident's stock and benchmark returns from event day `first` to `last` (see `eventstudy.event_returns`)."""
-    stock, bench = prices or market_prices(inc)
-    flagged = excluded_bars(inc, prices)["date"]
-    days = sessions(min(stock.index[0], bench.index[0]), max(stock.index[-1], bench.index[-1]), inc.market.exchange)
-    day0 = day_zero(inc)
-    try:
-        return event_returns(stock["close"], bench["close"], day0, first, last, exclude=flagged, sessions=days)
-    except ValueError as exc:
-        raise IncidentError.single(
-            file_label(inc),
-            f"day 0 is {day0.date()}: {exc} (prices {_day(stock.index[0])}..{_day(stock.index[-1])})",
-            path=day_zero_field(inc),
-        ) from None
+    return _on_prices(inc, prices, lambda stock, bench, day0, **kwargs: event_returns(stock, bench, day0, first, last,
+                                                                                         **kwargs))
 
 
 def incidents_study(
