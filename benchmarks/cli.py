@@ -23,8 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 INCIDENT = [sys.executable, "-m", "incident"]
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)

@@ -78,8 +78,6 @@ def floor(out: Path) -> None:
                    f"<body><main class='postmortem'>{''.join(parts)}</main></body></html>", encoding="utf-8")
 
 
-
-
 def draw(plot, *args, height: float | None = 3.6, **kwargs) -> str:
     """One figure as the report draws it (9 in wide, or at the size it picks), saved as the SVG it embeds."""
     import matplotlib

@@ -80,7 +80,6 @@ class MarketStudy:
         return pd.DataFrame({"caar": mean, "se": se, "t": mean / se, "n": n}).rename_axis("day")
 
 
-
 # -- fitting ------------------------------------------------------------------
 def fit_models(stock: np.ndarray, bench: np.ndarray, estimation: np.ndarray, model: str = "market") -> Fits:
     """OLS of each row's stock returns on its benchmark returns over the `estimation` columns.

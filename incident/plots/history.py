@@ -17,12 +17,10 @@ matplotlib's global settings alone:
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-from incident.analysis.history import STAGES, MIN_N_FOR_CI, group_key, median_ci, quarterly_trend, ecdf
+from incident.analysis.history import MIN_N_FOR_CI, STAGES, ecdf, group_key, median_ci, quarterly_trend
 from incident.io.history_schema import STAGE_NAMES
 from incident.plots.style import COLOURS, axes_for, house_style
 
@@ -85,7 +83,6 @@ def _draw_histogram(table: pd.DataFrame, ax, column: str, bins: int):
     ax.set_ylabel("incidents")
     ax.set_title("Distribution of incident durations")
     return ax
-
 
 
 # -- stages: distributions, groups, trends ------------------------------------------

@@ -15,7 +15,6 @@ from incident.analysis.timeline import phase_table
 from incident.plots.style import COLOURS, axes_for, house_style, renderable, source_line
 
 
-
 def plot_market(inc: Incident, ax=None, weeks: int = 6):
     """The stock and the benchmark rebased to 100, the outage shaded, milestone sessions marked.
 

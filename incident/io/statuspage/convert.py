@@ -201,8 +201,6 @@ def plain_text(body: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-
-
 def page_name(page: dict) -> str:
     """The page's name as the feed gives it, or 'Status page'."""
     name = page.get("name") if isinstance(page, dict) else None
