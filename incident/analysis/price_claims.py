@@ -11,11 +11,11 @@ import pandas as pd
 
 from incident.analysis.verdicts import CANNOT_CHECK, CONSISTENT, MISMATCH, judge
 from incident.analysis.verdicts import verdict as _result
-from incident.core.model import Claim, Incident, NearHighCheck, PriceCheck, ReturnCheck
+from incident.core.model import MARKET_CHECK_KINDS, Claim, Incident, NearHighCheck, PriceCheck, ReturnCheck
 from incident.io.calendars import sessions
 from incident.io.prices import artefacts, market_prices
 
-KINDS = {"price", "return", "near_high"}
+KINDS = MARKET_CHECK_KINDS  # the claims checked against the price files
 PRICE_HALF = 0.005  # half the 0.01 the prices are rounded to
 
 Prices = tuple[pd.DataFrame, pd.DataFrame]

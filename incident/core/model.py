@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cached_property
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pathlib import Path
 
@@ -294,10 +294,11 @@ class NearHighCheck(Strict):
     within: Annotated[float, Field(gt=0, lt=1)] = Field(0.10, description="'near' means within this fraction of the high")
 
 
-Check = Annotated[
-    Union[CagrCheck, GrowthCheck, DifferenceCheck, DurationCheck, ProvisionCheck, PriceCheck, ReturnCheck, NearHighCheck],
-    Field(discriminator="kind"),
-]
+CHECKS = (CagrCheck, GrowthCheck, DifferenceCheck, DurationCheck, ProvisionCheck, PriceCheck, ReturnCheck, NearHighCheck)
+MARKET_CHECKS = (PriceCheck, ReturnCheck, NearHighCheck)  # checked against the price files: need a market section
+Check = Annotated[Union[CHECKS], Field(discriminator="kind")]
+CHECK_KINDS = frozenset(get_args(c.model_fields["kind"].annotation)[0] for c in CHECKS)
+MARKET_CHECK_KINDS = frozenset(get_args(c.model_fields["kind"].annotation)[0] for c in MARKET_CHECKS)
 
 
 class Claim(Strict):

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from incident.core.errors import IncidentError, Problem
-from incident.core.model import Incident
+from incident.core.model import CHECK_KINDS, MARKET_CHECK_KINDS, Incident
 from incident.core.times import parse_when, zone
 from incident.io.yamlfile import load_yaml, path_text
 
@@ -159,7 +159,7 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
                 out.append((("claims", i, "check", key), f"unknown financial figure {_shown(ref)}"))
         if check.kind == "provision" and prov is None:
             out.append((("claims", i, "check"), "a provision claim needs a provision section"))
-        if check.kind in ("price", "return", "near_high") and inc.market is None:
+        if check.kind in MARKET_CHECK_KINDS and inc.market is None:
             out.append((("claims", i, "check"), "a market claim needs a market section"))
 
     # every fact's sources must exist
@@ -280,7 +280,7 @@ def _data_path(loc: tuple, data: Any) -> tuple:
             node = node[part]
         elif isinstance(part, str) and isinstance(node, dict):
             # a missing or unknown key, or a discriminated-union tag
-            if part in _known_tags:
+            if part in CHECK_KINDS:
                 continue
             out.append(part)
             node = None
@@ -289,7 +289,6 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     return tuple(out)
 
 
-_known_tags = {"cagr", "growth", "difference", "duration", "provision", "price", "return", "near_high"}
 
 
 def _line(lines: dict, path: tuple) -> int | None:
