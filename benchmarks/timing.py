@@ -13,8 +13,8 @@ from pathlib import Path
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
-    """Wall time of `cmd` run to completion in `cwd`; it must succeed."""
+def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> float:
+    """Wall time of `cmd` run to completion in `cwd` (with `env` added to the environment); it must succeed."""
     started = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, env=ENV)
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, env={**ENV, **(env or {})})
     return time.perf_counter() - started

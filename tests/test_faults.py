@@ -1,6 +1,6 @@
 """Faults while a report is made: a clear message, no partial file, the old report kept.
 
-A worker killed mid-run, a failing section and a section that never ends run
+A kernel killed mid-run, a failing section and a section that never ends run
 the real notebook. Faults in writing the file (no permission, the folder
 gone, the disk full, Ctrl-C) do not depend on what the notebook computed, so
 those tests replace the run with a stand-in page and take milliseconds. Two
@@ -62,11 +62,11 @@ def notebook_with(tmp_path: Path, source: str, section: str, before: str) -> Pat
 
 
 # -- the run ----------------------------------------------------------------------------
-def test_worker_killed_mid_run(tmp_path, previous, monkeypatch):
-    kill = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+def test_kernel_killed_mid_run(tmp_path, previous, monkeypatch):
+    kill = "import os\nos.kill(os.getpid(), 9)"
     monkeypatch.setattr(report, "NOTEBOOK", notebook_with(tmp_path, kill, "timeline", before="timeline"))
-    with pytest.raises(report.ReportError, match="worker died while running section 'timeline'"):
-        report.render(WEIMOB, previous)  # the cell killed its worker, not this process
+    with pytest.raises(report.ReportError, match="kernel died while running section 'timeline'"):
+        report.render(WEIMOB, previous)  # the cell killed its kernel, not this process
     assert_kept(previous)
 
 
@@ -94,9 +94,10 @@ def test_failing_section_through_the_cli(tmp_path, previous, monkeypatch, capsys
 # -- writing the file (the notebook run replaced by a stand-in page) -------------------
 @pytest.fixture
 def quick(monkeypatch):
-    """Skip the run: every render 'computes' PAGE."""
-    monkeypatch.setattr(report, "execute", lambda nb, **kwargs: nb)
+    """Skip the run: every render 'computes' PAGE (and nothing is kept in the cache)."""
+    monkeypatch.setattr(report, "execute", lambda engine, kernels, nb, timeout: nb)
     monkeypatch.setattr(report, "export_html", lambda nb: PAGE)
+    monkeypatch.setattr(report, "cache_store", lambda: None)
 
 
 def test_stand_in_render_writes_the_page(quick, previous):
@@ -254,7 +255,7 @@ def test_batch_one_section_hangs_the_other_incident_is_written(monkeypatch, tmp_
 
 
 def test_batch_refuses_two_incidents_writing_the_same_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "execute_many", failing(AssertionError("nothing may run")))
+    monkeypatch.setattr(report, "Engine", failing(AssertionError("nothing may run")))
     a, b = tmp_path / "a" / "gitlab-2017", tmp_path / "b" / "gitlab-2017"
     for folder in (a, b):
         shutil.copytree(ROOT / "data" / "gitlab-2017", folder)
@@ -265,6 +266,7 @@ def test_batch_refuses_two_incidents_writing_the_same_file(tmp_path, monkeypatch
 
 def test_batch_skips_folders_without_an_incident_and_writes_the_rest(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(report, "export_html", lambda nb: PAGE)
+    monkeypatch.setattr(report, "cache_store", lambda: None)
     empty = tmp_path / "data" / "notes"
     empty.mkdir(parents=True)
     good = tmp_path / "data" / "gitlab-2017"

@@ -22,10 +22,10 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    """The default report, rendered twice through the CLI as a user would (the second keeping its notebook)."""
+    """The default report, rendered twice through the CLI as a user would (the second run again, keeping its notebook)."""
     folder = tmp_path_factory.mktemp("reports")
     first, second = folder / "one.html", folder / "two.html"
-    for out, extra in ((first, ()), (second, ("--keep-notebook",))):
+    for out, extra in ((first, ()), (second, ("--keep-notebook", "--no-cache"))):
         result = run_cli("report", WEIMOB, "-o", out, *extra, timeout=600)
         assert result.returncode == 0, result.stderr
     return first, second
@@ -186,15 +186,13 @@ def test_real_browser_loads_it_without_console_errors(rendered, tmp_path):
     assert "Postmortem" in dom and "Claims check" in dom
 
 
-def test_one_worker_and_a_jupyter_kernel_give_the_same_page_as_two_workers(rendered, tmp_path):
-    one = report.render(WEIMOB, tmp_path / "one-worker.html", workers=1)
+def test_one_kernel_gives_the_same_page_as_two(rendered, tmp_path):
+    one = report.render(WEIMOB, tmp_path / "one-kernel.html", kernels=1, cache=False)  # the notebook run whole
     assert one.read_bytes() == rendered[0].read_bytes()
-    kernel = report.render(WEIMOB, tmp_path / "kernel.html", engine="kernel")  # as nbconvert --execute runs it
-    assert kernel.read_bytes() == rendered[0].read_bytes()
 
 
 def test_shares_cover_every_cell_and_repeat_only_the_shared_ones():
-    from incident.report.execute import sections, shares
+    from incident.report.kernel import sections, shares
 
     nb = report.build_notebook(WEIMOB)
     shared, groups = sections(nb)

@@ -36,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     except IncidentError as exc:
         report_problems(exc)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP while kernels run (incident.report.kernel.Stopped)
+        signum = getattr(exc, "signum", 2)
+        print("interrupted" if signum == 2 else f"stopped by signal {signum}", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:
         return 0
 

@@ -15,18 +15,18 @@ def cmd_report(args) -> int:
     paths = default_incident(args.paths, args.parser)
     if len(paths) == 1:
         try:
-            out = render(paths[0], args.output, keep_notebook=args.keep_notebook, engine=args.engine,
-                         blameless=args.blameless)
+            out = render(paths[0], args.output, keep_notebook=args.keep_notebook, blameless=args.blameless,
+                         force=args.force, cache=not args.no_cache)
         except ReportError as exc:
             print(f"error: {paths[0]}: {exc}; no report written", file=sys.stderr)
             return 1
         print(f"wrote {out}")
         return 0
     results = render_many(paths, args.output, keep_notebook=args.keep_notebook, progress=terminal_progress(),
-                          blameless=args.blameless)
+                          blameless=args.blameless, force=args.force, cache=not args.no_cache)
     for r in results:
         if r.ok:
-            print(f"ok      {r.incident} -> {r.output} ({r.seconds:.1f} s)")
+            print(f"ok      {r.incident} -> {r.output} ({'from the cache' if r.cached else f'{r.seconds:.1f} s'})")
         elif r.skipped:
             print(f"skipped {r.incident}: {r.error}", file=sys.stderr)
         else:
@@ -47,25 +47,36 @@ def _whole(args) -> int:
         args.parser.error("give the incident folders of the study, or the sources of the history")
     if args.study and args.history:
         args.parser.error("--study and --history are two different reports: choose one")
+    paths = [str(Path(p).resolve()) for p in args.paths]
     if args.study:
-        _check_incidents(args.paths)
         notebook, name, title = PACKAGE / "study.ipynb", "market-study", "Market reaction to IT incidents"
-        params = {"incident_paths": [str(Path(p).resolve()) for p in args.paths]}
+        params = {"incident_paths": paths}
+        check, warm = (lambda: _check_incidents(args.paths)), STUDY_WARM
     else:
-        from incident.analysis.history import history_table
-
-        for path in args.paths:  # bad input fails here, before anything runs or is written
-            history_table(path, index=False)
         notebook, name, title = PACKAGE / "history.ipynb", "history", "Incident history"
-        params = {"history_sources": [str(Path(p).resolve()) for p in args.paths], "group_by": args.by or []}
+        params = {"history_sources": paths, "group_by": args.by or []}
+        check, warm = (lambda: _check_history(args.paths)), HISTORY_WARM
     out = output_path(name, args.output)
     try:
-        render_notebook(notebook, out, title, **params)
+        render_notebook(notebook, out, title, inputs=paths, check=check, warm=warm, keep_notebook=args.keep_notebook,
+                        force=args.force, cache=not args.no_cache, **params)
     except ReportError as exc:
         print(f"error: {exc}; no report written", file=sys.stderr)
         return 1
     print(f"wrote {out}")
     return 0
+
+
+STUDY_WARM = "import scipy.special, incident.market.reaction, incident.plots.caar, incident.plots.eventstudy\n"
+HISTORY_WARM = "import incident.analysis.history, incident.plots.history\n"
+
+
+def _check_history(paths) -> None:
+    """Every history source reads; IncidentError naming the first that does not."""
+    from incident.analysis.history import history_table
+
+    for path in paths:
+        history_table(path, index=False)
 
 
 def _check_incidents(paths) -> None:
@@ -91,7 +102,11 @@ def add_parser(sub) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help=f"incident folders (default {DEFAULT_INCIDENT})")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="an .html file for one incident, or a folder (default reports/)")
-    p.add_argument("--keep-notebook", action="store_true", help="also write the executed .ipynb beside the HTML")
+    p.add_argument("--keep-notebook", action="store_true",
+                   help="also write the executed notebook beside the page (NAME.ipynb), to open in Jupyter")
+    p.add_argument("--force", action="store_true", help="with --keep-notebook: replace an existing notebook")
+    p.add_argument("--no-cache", action="store_true",
+                   help="run the notebook even if an unchanged report is in the cache (the cache is refreshed)")
     p.add_argument("--blameless", action="store_true",
                    help="name people by their role in the accountability, provision and responders (internal use)")
     p.add_argument("--study", action="store_true", help="one report of a market study over the incidents given")
@@ -99,8 +114,4 @@ def add_parser(sub) -> None:
                    help="one report of an incident history (PATHs are history sources, as for `incident history`)")
     p.add_argument("--by", action="append", metavar="GROUP",
                    help="with --history: a breakdown to show (provider, root-cause, component, quarter, ...)")
-    from incident.report.execute import ENGINES  # the standard library only: --help stays quick
-
-    p.add_argument("--engine", choices=ENGINES, default=ENGINES[0],
-                   help="run the notebook in forked workers (default) or on a Jupyter kernel, as nbconvert does")
     p.set_defaults(func=cmd_report)

@@ -138,10 +138,11 @@ def _build(name: str) -> Sessions:
 
 def _cache_path(name: str) -> Path | None:
     """Where the calendar `name` is cached: $INCIDENT_CACHE_DIR or the user's cache folder; None if unsure."""
-    import os
     import re
     from datetime import date
     from importlib.metadata import PackageNotFoundError, version
+
+    from incident.io.cache import cache_folder
 
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", name):
         return None
@@ -149,12 +150,7 @@ def _cache_path(name: str) -> Path | None:
         release = version("exchange-calendars")
     except PackageNotFoundError:
         return None
-    folder = os.environ.get("INCIDENT_CACHE_DIR")
-    if not folder:
-        import platformdirs
-
-        folder = platformdirs.user_cache_dir("incident", appauthor=False)
-    return Path(folder) / "calendars" / f"{name}-{release}-{date.today():%Y-%m}.npz"
+    return cache_folder("calendars") / f"{name}-{release}-{date.today():%Y-%m}.npz"
 
 
 def as_calendar(cal):

@@ -1,38 +1,51 @@
-"""Render the postmortem: run the report notebook, export one offline HTML file, write it safely.
+"""Make reports: run a report notebook on Jupyter kernels, export one offline HTML file, write it safely.
 
-The notebook `postmortem.ipynb` (shipped in this package) takes its incident
-folder as a papermill-style parameter. `render` validates the incident first
-(bad input fails before anything runs), checks that the output can be
-written, runs the notebook (`incident.report.execute`), exports it with
-nbconvert's HTMLExporter through the package's template (code and prompts
-hidden, figures embedded, nothing remote), and writes the file atomically: a
-failure never leaves a partial report nor touches an existing one.
-`render_many` does the same for a batch, several incidents side by side.
+The notebooks shipped in this package (`postmortem.ipynb`, `study.ipynb`,
+`history.ipynb`) take their inputs as papermill-style parameters. A report is
+made in this order, so that bad input or an unwritable output fails before
+anything runs, and the waits overlap: the kernels are started (they boot and
+import while this process goes on); the input is loaded and validated; the
+output is checked; nbconvert's exporter is imported; the notebook runs
+(`incident.report.kernel`); the page is exported through the package's
+template (code and prompts hidden, figures embedded, nothing remote) and
+written atomically: a failure never leaves a partial report nor touches an
+existing one.
+
+An executed report is cached by what determines it (the notebook and its
+parameters, the content of its inputs, the library's own files and the
+versions of what draws the page): an unchanged incident is written again
+from the cache without running anything. `render_many` does the same for a
+batch, on a few warm kernels.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from incident.core.errors import IncidentError
+from incident.io.cache import Store, cache_folder, digest, files_digest
 from incident.io.files import atomic_write as _atomic_write, remove_stale
 from incident.io.loader import incident_file, load
-from incident.report.execute import ReportError, execute, execute_many, first_line
+from incident.report.kernel import WORKERS, Engine, ReportError, first_line
 
 PACKAGE = Path(__file__).resolve().parent
 NOTEBOOK = PACKAGE / "postmortem.ipynb"
 TEMPLATES = PACKAGE / "templates"
-WORKERS = max(1, min(2, os.cpu_count() or 1))  # workers side by side: the sections of one report, or reports
 HTML_SUFFIXES = (".html", ".htm")
+# What a postmortem's sections import, on top of what every report imports (kernel.WARM).
+POSTMORTEM_WARM = ("import scipy.special, incident.market.reaction, incident.market.sessions, incident.plots.timeline, "
+                   "incident.plots.costs, incident.plots.market, incident.plots.eventstudy, incident.plots.financials\n")
 
-__all__ = ["ReportError", "Result", "render", "render_many", "default_output", "build_notebook", "export_html",
-           "atomic_write", "terminal_progress"]
+__all__ = ["ReportError", "Result", "Job", "render", "render_many", "render_notebook", "default_output",
+           "build_notebook", "export_html", "atomic_write", "terminal_progress", "cache_store"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +56,30 @@ class Result:
     error: str | None = None
     bad_input: bool = False
     skipped: bool = False
+    cached: bool = False
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass
+class Job:
+    """One report to make: the notebook with its parameters, where it goes, and what determines it."""
+
+    nb: dict
+    out: Path
+    inputs: list[str] = field(default_factory=list)  # files and folders whose content the report shows
+    keep_notebook: bool = False
+    force: bool = False
+
+    @property
+    def notebook_out(self) -> Path:
+        return self.out.with_suffix(".ipynb")
+
+    def key(self) -> str:
+        """What determines the page: the notebook with its parameters, its inputs' content, the library."""
+        return digest(json.dumps(self.nb, sort_keys=True), files_digest(self.inputs), library_digest())
 
 
 def default_output(incident_path: str | Path, out: str | Path | None = None) -> Path:
@@ -71,12 +104,8 @@ def with_parameters(notebook: Path, **parameters) -> dict:
     """A notebook (as plain JSON data) with a cell setting `parameters` after its `parameters` cell, as papermill does.
 
     Values are written as Python literals (`repr`), so a path or a list of
-    paths reaches the notebook as data, never as code. The notebook stays
-    plain data until it is exported: nbformat (and its JSON-schema machinery)
-    is imported while the cells run.
+    paths reaches the notebook as data, never as code.
     """
-    import json
-
     nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
     for cell in nb["cells"]:  # a file may hold a cell's text as a list of lines, as nbformat writes it
         if not isinstance(cell["source"], str):
@@ -89,15 +118,101 @@ def with_parameters(notebook: Path, **parameters) -> dict:
     return nb
 
 
-def render_notebook(notebook: Path, out: str | Path, title: str, timeout: int = 300, workers: int = WORKERS,
+@lru_cache(maxsize=1)
+def library_digest() -> str:
+    """The package's own files (code, notebooks, templates, styles) and the versions of what draws a page."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    root = PACKAGE.parent
+    files = sorted(p for p in root.rglob("*") if p.suffix in {".py", ".ipynb", ".j2", ".css", ".json", ".mplstyle"}
+                   and "__pycache__" not in p.parts)
+    parts = [sys.version]
+    for name in ("matplotlib", "pandas", "numpy", "scipy", "nbconvert", "jinja2", "exchange-calendars"):
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(f"{name} -")
+    for path in files:
+        parts += [path.relative_to(root).as_posix(), path.read_bytes()]
+    return digest(*parts)
+
+
+def cache_store() -> Store | None:
+    """Where executed reports are kept (the user's cache folder, `reports/`)."""
+    return Store(cache_folder("reports"))
+
+
+def render_notebook(notebook: Path, out: str | Path, title: str, *, inputs: Iterable[str | Path] = (),
+                    check: Callable[[], object] | None = None, warm: str = "", keep_notebook: bool = False,
+                    force: bool = False, cache: bool = True, timeout: float = 300, kernels: int = 1,
                     **parameters) -> Path:
-    """Run one of the package's report notebooks with `parameters` and write it as HTML to `out`."""
-    out = prepare_output(Path(out))
+    """Run one of the package's report notebooks with `parameters` and write it as HTML to `out`.
+
+    `inputs` are the files and folders the report shows (their content keys
+    the cache); `check()` validates them (raising IncidentError) while the
+    kernels start; `warm` is what the kernels import meanwhile.
+    """
     nb = with_parameters(notebook, **parameters)
     nb["metadata"]["title"] = title
-    execute(nb, timeout=timeout, workers=workers, meanwhile=exporter)
-    write(out, nb)
-    return out
+    job = Job(nb, Path(out), [str(p) for p in inputs], keep_notebook, force)
+    return make(job, check=check, warm=warm, cache=cache, timeout=timeout, kernels=kernels)
+
+
+def make(job: Job, check: Callable[[], object] | None = None, warm: str = "", cache: bool = True,
+         timeout: float = 300, kernels: int = 1) -> Path:
+    """Make `job`'s report: from the cache when its key is there, else on `kernels` fresh kernels."""
+    check_outputs(job)
+    store = cache_store() if cache else None
+    key = job.key() if store is not None else None
+    if key is not None and from_cache(job, store, key):
+        return job.out
+    with Engine() as engine:
+        started = [engine.start(warm) for _ in range(max(1, kernels))]  # they boot while we check the input
+        if check is not None:
+            check()
+        exporter()
+        executed = execute(engine, started, job.nb, timeout)
+    finish(job, executed, store, key)
+    return job.out
+
+
+def execute(engine: Engine, kernels, nb, timeout: float):
+    """Run `nb` on the kernels (a seam for tests that replace the run)."""
+    return engine.run(kernels, nb, timeout)
+
+
+def check_outputs(job: Job) -> None:
+    """The output can be written, and the kept notebook replaces nothing unless forced; before any work."""
+    prepare_output(job.out)
+    if job.keep_notebook and not job.force and job.notebook_out.exists():
+        raise IncidentError.single(str(job.notebook_out), "already exists: give --force to replace it, "
+                                   "or another output name")
+
+
+def from_cache(job: Job, store: Store, key: str) -> bool:
+    """Write `job`'s page (and notebook) from the cache; False when they are not there (or damaged)."""
+    page = store.get(key, "html")
+    notebook = store.get(key, "ipynb") if job.keep_notebook else b""
+    if page is None or notebook is None:
+        return False
+    atomic_write(job.out, page)
+    if job.keep_notebook:
+        atomic_write(job.notebook_out, notebook)
+    return True
+
+
+def finish(job: Job, executed, store: Store | None, key: str | None, page: str | None = None) -> None:
+    """Export the executed notebook (unless its `page` is given), write it, keep both in the cache."""
+    import nbformat
+
+    page_bytes = (page if page is not None else export_html(executed)).encode("utf-8")
+    notebook = nbformat.writes(executed).encode("utf-8") if job.keep_notebook or store is not None else b""
+    atomic_write(job.out, page_bytes)
+    if job.keep_notebook:
+        atomic_write(job.notebook_out, notebook)
+    if store is not None and key is not None:
+        store.put(key, "ipynb", notebook)
+        store.put(key, "html", page_bytes)
 
 
 @lru_cache(maxsize=1)
@@ -146,34 +261,35 @@ def render(
     incident_path: str | Path,
     output: str | Path | None = None,
     keep_notebook: bool = False,
-    timeout: int = 300,
-    workers: int = WORKERS,
-    engine: str = "fork",
+    timeout: float = 300,
     blameless: bool = False,
+    *,
+    force: bool = False,
+    cache: bool = True,
+    kernels: int = WORKERS,
 ) -> Path:
     """Write the postmortem of `incident_path`; return the HTML file's path.
 
     IncidentError for bad input, ReportError when the report cannot be made
-    or written; in both cases nothing is written.
+    or written; in both cases nothing is written. With `kernels` > 1 the
+    sections are shared among that many kernels, side by side (the page is
+    the same as one kernel's).
     """
-    inc = load(incident_path)
-    out = prepare_output(default_output(incident_path, output))
+    job = postmortem_job(incident_path, output, blameless, keep_notebook, force)
+    return make(job, check=lambda: _titled(job, incident_path), warm=POSTMORTEM_WARM, cache=cache,
+                timeout=timeout, kernels=kernels)
+
+
+def postmortem_job(incident_path, output=None, blameless=False, keep_notebook=False, force=False) -> Job:
+    """The postmortem of one incident folder as a Job (its title is set once the incident is loaded)."""
     nb = build_notebook(incident_path, blameless=blameless)
-    nb["metadata"]["title"] = f"Postmortem: {inc.title}"
-    execute(nb, timeout=timeout, workers=workers, engine=engine, meanwhile=exporter)
-    write(out, nb, keep_notebook)
-    return out
+    return Job(nb, default_output(incident_path, output), [str(incident_file(incident_path).parent)],
+               keep_notebook, force)
 
 
-def warm(inc) -> None:
-    """Build what a batch's workers would each build again: the incident's exchange calendar."""
-    if inc.market is not None:
-        from incident.io.calendars import calendar
-
-        try:
-            calendar(inc.market.exchange)
-        except ValueError:
-            pass  # an unknown calendar is the notebook's error to report
+def _titled(job: Job, incident_path) -> None:
+    """Load and validate the incident (IncidentError if bad); the page is titled after it."""
+    job.nb["metadata"]["title"] = f"Postmortem: {load(incident_path).title}"
 
 
 def prepare_output(out: Path) -> Path:
@@ -191,15 +307,6 @@ def prepare_output(out: Path) -> Path:
         raise ReportError(f"cannot write {out}: no permission to write in {folder}")
     remove_stale(folder)
     return out
-
-
-def write(out: Path, nb, keep_notebook: bool = False, page: str | None = None) -> None:
-    """Export the executed notebook (unless its `page` is given) and write it, and the notebook if asked."""
-    atomic_write(out, (page if page is not None else export_html(nb)).encode("utf-8"))
-    if keep_notebook:
-        import nbformat
-
-        atomic_write(out.with_suffix(".ipynb"), nbformat.writes(nbformat.from_dict(nb)).encode("utf-8"))
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -221,53 +328,68 @@ def atomic_write(path: Path, data: bytes) -> None:
 # -- many at once ------------------------------------------------------------------------
 def render_many(
     paths, out_dir: str | Path | None = None, keep_notebook: bool = False, progress=None, workers: int = WORKERS,
-    timeout: int = 300, blameless: bool = False,
+    timeout: float = 300, blameless: bool = False, *, force: bool = False, cache: bool = True,
 ) -> list[Result]:
-    """Render several incidents, `workers` side by side; one failure does not stop the others.
+    """Render several incidents on `workers` warm kernels; one failure does not stop the others.
 
     Folders without an incident file are skipped (a Result with `skipped`);
     two incidents that would write the same file are refused before anything
-    runs. Results come in the order of `paths`.
+    runs (IncidentError). Results come in the order of `paths`.
     """
     started = time.perf_counter()
     paths = [str(p) for p in paths]
     results: list[Result | None] = [None] * len(paths)
-    todo = []  # (position, notebook, output)
+    store = cache_store() if cache else None
+    jobs: dict[int, Job] = {}
     for k, path in enumerate(paths):
         if Path(path).is_dir() and not incident_file(path).exists():
             results[k] = Result(path, None, 0.0, "no incident.yaml in this folder", skipped=True)
-            continue
-        try:
-            inc = load(path)
-        except IncidentError as exc:
-            results[k] = Result(path, None, 0.0, first_line(str(exc)), bad_input=True)
-            continue
-        nb = build_notebook(path, blameless=blameless)
-        nb["metadata"]["title"] = f"Postmortem: {inc.title}"
-        warm(inc)
-        todo.append((k, nb, default_output(path, out_dir)))
-    clashes = _clashes([(paths[k], out) for k, _, out in todo])
+        else:
+            jobs[k] = postmortem_job(path, out_dir, blameless, keep_notebook, force)
+    clashes = _clashes([(paths[k], job.out) for k, job in jobs.items()])
     if clashes:  # bad input: refused before anything runs or is written
         raise IncidentError.single(str(out_dir or "reports"), clashes)
-    for _, _, out in todo:
-        prepare_output(out)
+    for job in jobs.values():
+        check_outputs(job)
+    keys = {k: job.key() for k, job in jobs.items()} if store is not None else {}
     done = sum(r is not None for r in results)
     if progress:
         progress(done, len(paths), "")
-    exporter()  # imported before the workers fork: each exports its own pages, side by side
-    notebooks = [nb for _, nb, _ in todo]
-    for j, error, page in execute_many(notebooks, timeout=timeout, workers=workers, finish=export_html):
-        k, nb, out = todo[j]
-        if error is None:
-            try:
-                write(out, nb, keep_notebook, page)
-            except ReportError as exc:
-                error = exc
-        results[k] = Result(paths[k], None if error else out, time.perf_counter() - started,
-                            None if error is None else str(error))
+
+    def record(k: int, error: str | None = None, bad: bool = False, cached: bool = False) -> None:
+        nonlocal done
+        results[k] = Result(paths[k], None if error else jobs[k].out, time.perf_counter() - started, error,
+                            bad_input=bad, cached=cached)
         done += 1
         if progress:
             progress(done, len(paths), paths[k])
+
+    todo = []
+    for k, job in jobs.items():
+        if store is not None and from_cache(job, store, keys[k]):
+            record(k, cached=True)
+        else:
+            todo.append(k)
+    if not todo:
+        return results
+    with Engine() as engine:
+        engine.start_pool(min(workers, len(todo)), POSTMORTEM_WARM)  # they boot while the incidents are read
+        runnable = []
+        for k in todo:
+            try:
+                _titled(jobs[k], paths[k])
+                runnable.append(k)
+            except IncidentError as exc:
+                record(k, first_line(str(exc)), bad=True)
+        exporter()
+
+        def written(position: int, executed) -> None:
+            k = runnable[position]
+            finish(jobs[k], executed, store, keys.get(k))
+
+        for position, _, error in engine.run_many([jobs[k].nb for k in runnable], timeout=timeout,
+                                                   done=written, workers=workers):
+            record(runnable[position], None if error is None else str(error))
     return results
 
 
