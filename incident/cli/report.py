@@ -67,8 +67,8 @@ def _whole(args) -> int:
     return 0
 
 
-STUDY_WARM = "import scipy.special, incident.market.reaction, incident.plots.caar, incident.plots.eventstudy\n"
-HISTORY_WARM = "import incident.analysis.history, incident.plots.history\n"
+STUDY_WARM = ("scipy.special", "incident.market.reaction", "incident.plots.caar", "incident.plots.eventstudy")
+HISTORY_WARM = ("incident.analysis.history", "incident.plots.history")
 
 
 def _check_history(paths) -> None:

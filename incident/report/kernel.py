@@ -6,7 +6,7 @@ registered), so a report made from a virtual environment runs in it.
 
 A report's kernel is started before the command reads its input: while the
 incident is loaded and validated and the HTML exporter imported, the kernel
-boots and imports what the report needs (`Kernel.warm`). A batch keeps one
+boots and imports what the report needs (`warm_code`). A batch keeps one
 warm kernel per core and runs notebooks one after the other on each; between
 two notebooks the kernel's namespace, figures, matplotlib settings and the
 library's caches are cleared, so no incident sees another's state.
@@ -31,16 +31,25 @@ STARTUP = 120  # seconds a kernel may take to boot and import before it is given
 GRACE = 10  # seconds a whole report may run past its timeout, so that a cell's own timeout is the one reported
 WORKERS = max(1, min(2, os.cpu_count() or 1))  # warm kernels of a batch: one per core, two at most
 
-# Run before a notebook is given: what every report imports. A kind of report adds its own modules.
-WARM = ("import matplotlib\nmatplotlib.use('agg')\n"
-        "import pandas, matplotlib.pyplot, IPython.display\nimport incident, incident.report.postmortem\n")
+# What every report imports, run before a notebook is given; a kind of report adds its own modules.
+# The imports fill the module cache only: the notebook finds a namespace as empty as in Jupyter.
+WARM = ("pandas", "matplotlib.pyplot", "IPython.display", "incident", "incident.report.postmortem")
+
+
+def warm_code(modules: Iterable[str] = ()) -> str:
+    """Code that imports `modules` (and WARM's) without leaving a name in the user's namespace."""
+    names = list(dict.fromkeys([*WARM, *modules]))
+    return ("def _incident_warm():\n    import importlib\n"
+            f"    for name in {names!r}:\n        importlib.import_module(name)\n"
+            "_incident_warm()\ndel _incident_warm\n")
+
+
 # Run between two notebooks on one kernel: nothing of the first is left for the second.
 RESET = """\
 get_ipython().reset(new_session=False, aggressive=False)
 import matplotlib as _mpl, matplotlib.pyplot as _plt
 _plt.close("all")
-_mpl.rcdefaults()
-_mpl.use("agg")
+_mpl.rcdefaults()  # the backend excepted: each report notebook chooses its own
 from incident.plots.style import dropped_glyphs as _dropped
 _dropped()  # the list of texts drawn without some glyphs, since it was last asked
 del _mpl, _plt, _dropped
@@ -96,8 +105,8 @@ class Kernel:
         self.kc = None
         self.used = False  # a notebook ran here: reset before the next
 
-    async def start(self, warm: str = "") -> "Kernel":
-        """Launch the kernel process and queue `warm` (imports) for it; returns at once, not when it is ready."""
+    async def start(self, warm: Iterable[str] = ()) -> "Kernel":
+        """Launch the kernel process and queue the import of `warm` modules; returns at once, not when it is ready."""
         from jupyter_client.manager import AsyncKernelManager
 
         self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_spec_manager())
@@ -106,8 +115,7 @@ class Kernel:
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.allow_stdin = False
-        if warm:
-            self.kc.execute(WARM + warm, silent=True, store_history=False)  # queued until the kernel listens
+        self.kc.execute(warm_code(warm), silent=True, store_history=False)  # queued until the kernel listens
         return self
 
     async def run(self, node, indexes: list[int] | None, timeout: float) -> None:
@@ -225,10 +233,11 @@ class Engine:
     """
 
     def __init__(self):
-        self.loop = asyncio.new_event_loop()
+        # zmq's asyncio sockets need a selector loop; Windows' default (proactor) has none
+        self.loop = asyncio.SelectorEventLoop() if sys.platform == "win32" else asyncio.new_event_loop()
         self.kernels: list[Kernel] = []
         self.pool: list[Kernel] = []  # started by `start_pool`, taken by `run_many`
-        self.warm = ""
+        self.warm: Iterable[str] = ()
         self._saved: dict[int, object] = {}
 
     def __enter__(self) -> "Engine":
@@ -251,7 +260,7 @@ class Engine:
     async def _stop_all(self) -> None:
         await asyncio.gather(*(k.stop() for k in self.kernels), return_exceptions=True)
 
-    def start(self, warm: str = "") -> Kernel:
+    def start(self, warm: Iterable[str] = ()) -> Kernel:
         """A new kernel, launched now and warming up while the caller goes on."""
         kernel = Kernel(self.loop)
         self.kernels.append(kernel)
@@ -284,7 +293,7 @@ class Engine:
                     node.cells[i] = copy.cells[i]
         return node
 
-    def start_pool(self, n: int, warm: str = "") -> None:
+    def start_pool(self, n: int, warm: Iterable[str] = ()) -> None:
         """Start `n` kernels for `run_many` now, so that they boot while the caller reads its input."""
         self.pool = [self.start(warm) for _ in range(n)]
         self.warm = warm

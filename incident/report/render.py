@@ -41,8 +41,9 @@ NOTEBOOK = PACKAGE / "postmortem.ipynb"
 TEMPLATES = PACKAGE / "templates"
 HTML_SUFFIXES = (".html", ".htm")
 # What a postmortem's sections import, on top of what every report imports (kernel.WARM).
-POSTMORTEM_WARM = ("import scipy.special, incident.market.reaction, incident.market.sessions, incident.plots.timeline, "
-                   "incident.plots.costs, incident.plots.market, incident.plots.eventstudy, incident.plots.financials\n")
+POSTMORTEM_WARM = ("scipy.special", "incident.market.reaction", "incident.market.sessions", "incident.plots.timeline",
+                   "incident.plots.costs", "incident.plots.market", "incident.plots.eventstudy",
+                   "incident.plots.financials")
 
 __all__ = ["ReportError", "Result", "Job", "render", "render_many", "render_notebook", "default_output",
            "build_notebook", "export_html", "atomic_write", "terminal_progress", "cache_store"]
@@ -143,7 +144,7 @@ def cache_store() -> Store | None:
 
 
 def render_notebook(notebook: Path, out: str | Path, title: str, *, inputs: Iterable[str | Path] = (),
-                    check: Callable[[], object] | None = None, warm: str = "", keep_notebook: bool = False,
+                    check: Callable[[], object] | None = None, warm: Iterable[str] = (), keep_notebook: bool = False,
                     force: bool = False, cache: bool = True, timeout: float = 300, kernels: int = 1,
                     **parameters) -> Path:
     """Run one of the package's report notebooks with `parameters` and write it as HTML to `out`.
@@ -158,7 +159,7 @@ def render_notebook(notebook: Path, out: str | Path, title: str, *, inputs: Iter
     return make(job, check=check, warm=warm, cache=cache, timeout=timeout, kernels=kernels)
 
 
-def make(job: Job, check: Callable[[], object] | None = None, warm: str = "", cache: bool = True,
+def make(job: Job, check: Callable[[], object] | None = None, warm: Iterable[str] = (), cache: bool = True,
          timeout: float = 300, kernels: int = 1) -> Path:
     """Make `job`'s report: from the cache when its key is there, else on `kernels` fresh kernels."""
     check_outputs(job)
