@@ -27,7 +27,6 @@ fault was detected (the older `hours_to_detect` column still gives that post).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Iterable
 
@@ -35,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from incident.core.errors import IncidentError
+from incident.core.extras import available
 from incident.core.model import Incident
 from incident.io.github_status import read_github_status
 from incident.io.history_schema import HISTORY_COLUMNS, STAGES, combine, history_frame, import_report
@@ -111,11 +111,13 @@ def folder_history(folder: str | Path, index: bool = True, folders: list[Path] |
     next call reads again only the files added or whose size or mtime changed,
     and drops the removed ones. The index is a cache: unreadable, of another
     version, or not writable (a read-only folder), it is rebuilt or skipped,
-    never trusted. Every bad file is read again each time and reported: if any
-    is bad, IncidentError lists them all (the good rows are indexed first).
+    never trusted; without pyarrow (the `history` extra) it is not kept.
+    Every bad file is read again each time and reported: if any is bad,
+    IncidentError lists them all (the good rows are indexed first).
     `folders` is `incident_folders(folder)` when the caller has it already.
     """
     folder = Path(folder)
+    index = index and available("pyarrow.parquet")
     files = [f / INCIDENT_FILE for f in (incident_folders(folder) if folders is None else folders)]
     seen = pd.DataFrame([_file_key(folder, f) for f in files], columns=_FILE_KEYS)
     old = _read_index(folder) if index else None
@@ -146,22 +148,18 @@ def folder_history(folder: str | Path, index: bool = True, folders: list[Path] |
     return out
 
 
-PARALLEL_FROM = 2_000  # files: below this, starting a second process costs more than it saves
-
-
 def _rows_of(files: list[Path]) -> list[tuple[dict | None, IncidentError | None]]:
     """(history row, None) or (None, the file's IncidentError) for each file, in order.
 
-    Reading and validating is a millisecond or two a file: many files are
-    shared between two forked processes, one chunk each.
+    In this process, one file after another: a few milliseconds a file, paid
+    once per file thanks to the folder's index. A pool of two workers was
+    measured (3,000 files, two cores): with `spawn` or `forkserver` each
+    worker imports the stack again (1.5 to 3 CPU-s more in all) and the wall
+    time went from 30% faster to 50% slower with the machine's load; only a
+    forked pool was reliably faster, and fork is neither portable nor safe
+    beside threads.
     """
-    workers = min(2, os.cpu_count() or 1)
-    if len(files) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
-        return [_row_of(f) for f in files]
-    import multiprocessing as mp
-
-    with mp.get_context("fork").Pool(workers) as pool:
-        return pool.map(_row_of, files, chunksize=max(1, len(files) // (4 * workers)))
+    return [_row_of(f) for f in files]
 
 
 def _row_of(file: Path) -> tuple[dict | None, IncidentError | None]:

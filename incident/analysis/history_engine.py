@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from incident.core.errors import IncidentError
+from incident.core.extras import optional
 from incident.io.history_parquet import check_parquet, import_report_of, is_parquet, read_history
 from incident.io.history_schema import STAGES, combine
 from incident.analysis.history import (
@@ -74,7 +75,7 @@ def history_summary(source, by: str | None = None, engine: str = "pandas", **ci)
                          "the bootstrap needs the values in memory: use engine='pandas'")
     files = parquet_sources(source)
     level, min_n = ci.get("level", LEVEL), ci.get("min_n_for_ci", MIN_N_FOR_CI)
-    with connect() as con:
+    with connect(source=files[0]) as con:
         view(con, files)
         n = con.execute("SELECT count(*) FROM history").fetchone()[0]
         stats = sql_stage_stats(con, level=level, min_n_for_ci=min_n)
@@ -113,10 +114,9 @@ def parquet_sources(source) -> list[str]:
 
 
 def _reports(files: list[str]) -> dict[str, int]:
-    import pyarrow.parquet as pq
-
     parts = []
     for f in files:
+        pq = optional("pyarrow.parquet", "reading Parquet", f)
         part = pd.DataFrame()
         part.attrs["import_report"] = import_report_of(pq.read_schema(f))
         parts.append(part)
@@ -126,14 +126,17 @@ def _reports(files: list[str]) -> dict[str, int]:
 # -- DuckDB ----------------------------------------------------------------------
 class connect:
     """A DuckDB connection capped at `memory_limit` and `threads`, spilling to a temporary folder
-    that is removed on exit (DuckDB's default would be a .tmp folder in the working directory)."""
+    that is removed on exit (DuckDB's default would be a .tmp folder in the working directory).
 
-    def __init__(self, memory_limit: str = MEMORY_LIMIT, threads: int = THREADS):
-        self.memory_limit, self.threads = memory_limit, threads
+    IncidentError naming the `history` extra if duckdb is not installed
+    (`source`: what the connection is for, named in that message).
+    """
+
+    def __init__(self, memory_limit: str = MEMORY_LIMIT, threads: int = THREADS, source: str = "<history>"):
+        self.memory_limit, self.threads, self.source = memory_limit, threads, source
 
     def __enter__(self):
-        import duckdb
-
+        duckdb = optional("duckdb", "the DuckDB engine", self.source)
         self._spill = tempfile.TemporaryDirectory(prefix="incident-duckdb-")
         self.con = duckdb.connect(config={"memory_limit": self.memory_limit, "threads": self.threads,
                                           "temp_directory": self._spill.name})

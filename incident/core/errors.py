@@ -35,7 +35,7 @@ class IncidentError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
     def __reduce__(self):
-        """Pickled with its problems (it crosses process boundaries when many files are read at once)."""
+        """Pickled with its problems, so that it crosses a process boundary whole."""
         return type(self), (self.problems,)
 
     @classmethod

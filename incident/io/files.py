@@ -19,12 +19,15 @@ import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterable
 
 from incident.core.errors import IncidentError
 
 TEMP_PREFIX = ".incident-"  # every temporary file or folder this tool makes starts with it
 TEMP_SUFFIX = ".tmp"
 STALE_SECONDS = 3600  # a temporary untouched this long belongs to a run that is gone
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # 0 where the system has none (Windows)
+BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation in os.read and os.write
 
 
 class CappedFile:
@@ -75,11 +78,15 @@ def open_regular(path: str | Path, limit: int, what: str = "file") -> CappedFile
 
     The file is opened without blocking and checked to be a regular file
     before anything is read: a FIFO would block forever, /dev/zero never end.
-    A file whose `st_size` is already over the limit is refused unread.
+    A file whose `st_size` is already over the limit is refused unread. Where
+    the system has no O_NONBLOCK (Windows, which has no FIFOs in its folders
+    either), the path is checked before it is opened as well as after.
     """
     file = str(path)
     try:
-        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        if not NONBLOCK:
+            _refuse_unless_regular(os.stat(file), file, limit, what)
+        fd = os.open(file, os.O_RDONLY | NONBLOCK | getattr(os, "O_CLOEXEC", 0) | BINARY)
     except FileNotFoundError:
         raise IncidentError.single(file, f"no such {what}") from None
     except IsADirectoryError:
@@ -87,17 +94,21 @@ def open_regular(path: str | Path, limit: int, what: str = "file") -> CappedFile
     except OSError as exc:
         raise IncidentError.single(file, f"cannot read {what}: {exc.strerror or exc}") from None
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise IncidentError.single(file, f"is a folder; expected the {what}")
-        if not stat.S_ISREG(info.st_mode):
-            raise IncidentError.single(file, f"is not a regular file (a device, pipe or socket); expected the {what}")
-        if info.st_size > limit:
-            raise IncidentError.single(file, f"{what} is larger than the limit of {limit:,} bytes")
+        _refuse_unless_regular(os.fstat(fd), file, limit, what)
     except BaseException:
         os.close(fd)
         raise
     return CappedFile(fd, file, limit, what)
+
+
+def _refuse_unless_regular(info: os.stat_result, file: str, limit: int, what: str) -> None:
+    """IncidentError unless `info` is that of a regular file of at most `limit` bytes."""
+    if stat.S_ISDIR(info.st_mode):
+        raise IncidentError.single(file, f"is a folder; expected the {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise IncidentError.single(file, f"is not a regular file (a device, pipe or socket); expected the {what}")
+    if info.st_size > limit:
+        raise IncidentError.single(file, f"{what} is larger than the limit of {limit:,} bytes")
 
 
 def read_bytes(path: str | Path, limit: int, what: str = "file") -> bytes:
@@ -145,7 +156,7 @@ def atomic_write(path: str | Path, data: bytes | str, exclusive: bool = False, d
                 os.fsync(fh.fileno())
             if not exclusive:
                 try:
-                    os.fchmod(fh.fileno(), stat.S_IMODE(os.stat(path).st_mode))  # replacing: keep its mode
+                    _keep_mode(fh.fileno(), tmp, stat.S_IMODE(os.stat(path).st_mode))  # replacing: keep its mode
                 except FileNotFoundError:
                     pass
         if exclusive:
@@ -164,7 +175,7 @@ def atomic_write(path: str | Path, data: bytes | str, exclusive: bool = False, d
 
 def _temporary(path: Path) -> tuple[int, str]:
     """A new temporary file next to `path`, named so that `remove_stale` knows it; (fd, name)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0) | BINARY
     for _ in range(100):
         tmp = os.path.join(path.parent, f"{TEMP_PREFIX}{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
         try:
@@ -174,9 +185,29 @@ def _temporary(path: Path) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name next to {path}")
 
 
-def flush_to_disk() -> None:
-    """Put every file written so far on the disk (one call after many `durable=False` writes)."""
-    os.sync()
+def _keep_mode(fd: int, tmp: str, mode: int) -> None:
+    """Give the temporary `tmp` (open as `fd`) the permissions `mode` of the file it replaces."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # Windows: only the read-only flag, set through the name
+        os.chmod(tmp, mode)
+
+
+def flush_to_disk(files: Iterable[str | Path] = ()) -> None:
+    """Put the files written so far on the disk (one call after many `durable=False` writes).
+
+    One `os.sync` where the system has it; elsewhere (Windows) each of
+    `files` is flushed in turn, which is slower but as safe.
+    """
+    if hasattr(os, "sync"):
+        os.sync()
+        return
+    for file in files:
+        fd = os.open(file, os.O_RDWR | BINARY)  # Windows flushes only what may be written
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def staging_folder(parent: str | Path) -> Path:

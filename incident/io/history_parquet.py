@@ -20,6 +20,10 @@ Writing builds the file in memory and hands it to `files.atomic_write`: a
 reader never sees half a file. For histories too large to hold in memory,
 write row groups with `arrow_schema()` and `to_arrow()` through
 `pyarrow.parquet.ParquetWriter` (benchmarks/history_scale.py does).
+
+pyarrow comes with the `history` extra (`pip install 'incident[history]'`):
+it is imported by the functions that need it, and a missing pyarrow is one
+IncidentError naming the extra. `is_parquet` and `check_parquet` need none.
 """
 
 from __future__ import annotations
@@ -28,16 +32,18 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from incident.core.errors import IncidentError
+from incident.core.extras import optional
 from incident.io.files import open_regular
 from incident.io.files import atomic_write
 from incident.io.history_schema import HISTORY_COLUMNS, LIST_COLUMNS, NUMBER_COLUMNS, TIME_COLUMNS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MAX_FILE_BYTES = 64_000_000_000  # the pandas path reads only the columns it needs; DuckDB streams
 MAGIC = b"PAR1"  # a Parquet file starts and ends with these four bytes
@@ -48,6 +54,7 @@ ROW_GROUP = 1_000_000  # rows per row group: DuckDB reads row groups in parallel
 
 def arrow_schema(extra: pa.Schema | None = None) -> pa.Schema:
     """The Arrow schema of a stored history table (and of `extra` columns after it)."""
+    pa = _pyarrow("an Arrow schema")
     fields = []
     for col in HISTORY_COLUMNS:
         if col in TIME_COLUMNS:
@@ -70,6 +77,7 @@ def to_arrow(table: pd.DataFrame, metadata: dict[str, str] | None = None) -> pa.
     Columns beyond HISTORY_COLUMNS follow, typed as Arrow infers them;
     `metadata` (text) is stored beside the report and read back into `attrs["metadata"]`.
     """
+    pa = _pyarrow("an Arrow table")
     schema = arrow_schema()
     arrays = []
     for field in schema:
@@ -106,7 +114,7 @@ def from_arrow(data: pa.Table) -> pd.DataFrame:
     return table
 
 
-def _series(col: str, array: pa.ChunkedArray) -> pd.Series:
+def _series(col: str, array) -> pd.Series:
     if col in LIST_COLUMNS:
         return pd.Series([v if v is not None else [] for v in array.to_pylist()], dtype=object)
     if col in TIME_COLUMNS:
@@ -131,10 +139,12 @@ def write_history(table: pd.DataFrame, path: str | Path, row_group_size: int = R
     """Write a history table to `path` as Parquet (zstd), atomically; return the path.
 
     The file is built in memory, then renamed into place (`atomic_write`), so a
-    failed write leaves any older file as it was. Raises OSError as the system reports it.
+    failed write leaves any older file as it was. Raises OSError as the system reports it,
+    IncidentError if pyarrow is not installed.
     """
+    pa = _pyarrow("writing Parquet", str(path))
     sink = pa.BufferOutputStream()
-    pq.write_table(to_arrow(table, metadata), sink, compression="zstd", row_group_size=row_group_size)
+    pa.parquet.write_table(to_arrow(table, metadata), sink, compression="zstd", row_group_size=row_group_size)
     return atomic_write(path, sink.getvalue().to_pybytes())
 
 
@@ -142,12 +152,13 @@ def read_history(path: str | Path, columns: Iterable[str] | None = None) -> pd.D
     """The history table stored at `path` (only `columns`, if given), its import report in attrs.
 
     Raises IncidentError for a file that is missing, not a regular file, too
-    large, not Parquet, or not a history table.
+    large, not Parquet, or not a history table, and if pyarrow is not installed.
     """
     file = check_parquet(path)
+    pa = _pyarrow("reading Parquet", file)
     wanted = list(columns) if columns is not None else None
     try:
-        parquet = pq.ParquetFile(file, memory_map=True)
+        parquet = pa.parquet.ParquetFile(file, memory_map=True)
         missing = [c for c in (wanted or HISTORY_COLUMNS) if c not in parquet.schema_arrow.names]
         if missing:
             raise IncidentError.single(str(path), f"not a history table: no column {', '.join(missing)}")
@@ -176,6 +187,12 @@ def check_parquet(path: str | Path) -> str:
     if not is_parquet(file):
         raise IncidentError.single(file, "not a Parquet file (it does not start with PAR1)")
     return file
+
+
+def _pyarrow(needed_for: str, file: str = "<history>"):
+    """pyarrow with its `parquet` module loaded, or IncidentError naming the `history` extra."""
+    optional("pyarrow.parquet", needed_for, file)
+    return optional("pyarrow", needed_for, file)
 
 
 def is_parquet(path: str | Path) -> bool:

@@ -105,11 +105,12 @@ def _write_all(out_dir: Path, names: list[str], texts: list[str], replace: set[s
     moved: list[Path] = []
     replaced: list[tuple[Path, bytes]] = []
     try:
+        staged = []
         for name, text in zip(names, texts):
             if name not in replace:
                 (stage / name).mkdir()
-                atomic_write(stage / name / INCIDENT_FILE, text, durable=False)
-        flush_to_disk()  # once for all files: an fsync each would cost a second per thousand
+                staged.append(atomic_write(stage / name / INCIDENT_FILE, text, durable=False))
+        flush_to_disk(staged)  # once for all files: an fsync each would cost a second per thousand
         for name, text in zip(names, texts):
             target = out_dir / name
             if name in replace:
