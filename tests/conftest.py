@@ -53,6 +53,13 @@ def run_cli(*args, cwd=ROOT, timeout=120):
     )
 
 
+def without_policy(html: str) -> str:
+    """A report page without its Content-Security-Policy, so that a test may add a measuring script."""
+    import re
+
+    return re.sub(r'<meta[^>]*http-equiv="Content-Security-Policy"[^>]*>', "", html)
+
+
 # Tests that start kernels, a browser or a build: `make test` runs them, `make test-fast` leaves them out.
 SLOW_MODULES = {"test_report", "test_notebooks", "test_faults", "test_wheel", "test_hostile"}
 SLOW_WORDS = ("notebook", "browser", "report", "kernel")

@@ -26,7 +26,7 @@ def test_report_runs_from_a_temporary_folder(tmp_path, issre_dir, github_file):
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "history.html").read_text(encoding="utf-8")
     assert "time to detect" in html and "By component" in html and "<table" in html
-    assert html.count('src="data:image/png;base64,') >= 4  # ECDF, 2 comparisons, the trend
+    assert html.count('src="data:image/svg+xml;base64,') >= 4  # ECDF, 2 comparisons, the trend
     assert "<script" not in html and "https://" not in html.split("<body")[1]  # offline: nothing fetched
     assert list(work.iterdir()) == []  # wrote nothing where it ran
 

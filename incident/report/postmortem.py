@@ -20,7 +20,8 @@ from incident.report.views import HEADINGS, SECTIONS, VIEWS, blameless, present,
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KEYS = frozenset(["title", *HEADINGS])  # what `section` renders
 
-__all__ = ["SECTIONS", "HEADINGS", "KEYS", "blameless", "present", "has_section", "section", "market_sections", "figure_bundle"]
+__all__ = ["SECTIONS", "HEADINGS", "KEYS", "blameless", "present", "has_section", "section", "market_sections",
+           "figure_bundle", "figure_title", "environment"]
 
 
 @lru_cache(maxsize=1)
@@ -74,14 +75,16 @@ def market_sections(inc: Incident, study=None) -> tuple[Markup, Markup]:
     return render("market", inc, **view), render("event-study", inc, **view)
 
 
-def figure_bundle(fig) -> tuple[dict, dict]:
-    """A figure as an SVG display bundle with its title as alternative text.
+def figure_bundle(fig, alt: str | None = None) -> tuple[dict, dict]:
+    """A figure as an SVG display bundle with `alt`, else its title, as alternative text.
 
     SVG stays sharp on any screen and is a fraction of a PNG's size; text is
     kept as text (with a generic fallback font, so a reader's browser finds
     Chinese glyphs even where the figure was made without them). Saved here
     rather than by the inline backend so that the bytes are the same on every
-    run (no date, fixed ids).
+    run (no date, fixed ids). A figure whose texts reach past its edges (a
+    long title) is saved again with its edges moved out to hold them, as the
+    inline backend would; any other is saved once, as it is.
     """
     import io
     import re
@@ -91,8 +94,31 @@ def figure_bundle(fig) -> tuple[dict, dict]:
     buf = io.StringIO()
     with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "incident"}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
+        if overflows(fig):  # measured after the save, which ran the figure's layout
+            buf = io.StringIO()  # an explicit box: "tight" leaves an SVG's overflowing annotations out
+            fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches=fig.get_tightbbox().padded(4 / 72))
     svg = re.sub(r"(font-family: [^;\"]+)", r"\1, sans-serif", buf.getvalue())
     svg = svg[svg.index("<svg"):]  # the XML declaration and doctype are the file's, not the page's
-    titles = [t for ax in fig.axes for t in (ax.get_title(loc="left"), ax.get_title()) if t]
-    alt = titles[0] if titles else "Figure"
+    alt = alt or figure_title(fig)
     return {"image/svg+xml": svg, "text/plain": alt}, {"image/svg+xml": {"alt": alt}}
+
+
+def overflows(fig, slack: float = 1 / 72) -> bool:
+    """Whether anything drawn in `fig` (as last laid out) reaches more than `slack` inches past its edges."""
+    drawn = fig.get_tightbbox()
+    return (drawn.x0 < -slack or drawn.y0 < -slack or drawn.x1 > fig.get_figwidth() + slack
+            or drawn.y1 > fig.get_figheight() + slack)
+
+
+def figure_title(fig) -> str:
+    """What a figure shows, for its alternative text: its suptitle, its first Axes title, or its axis labels.
+
+    Never the bare word "Figure": a screen reader would say nothing a reader
+    could use. A figure without any of them is described by its axes' labels.
+    """
+    suptitle = fig.get_suptitle()
+    titles = [t for ax in fig.axes for t in (ax.get_title(loc="left"), ax.get_title()) if t]
+    if suptitle or titles:
+        return suptitle or titles[0]
+    labels = [t for ax in fig.axes for t in (ax.get_ylabel(), ax.get_xlabel()) if t]
+    return f"Chart of {' against '.join(labels[:2])}" if labels else "Chart without a title or axis labels"

@@ -1,0 +1,162 @@
+"""What the history report (`history.ipynb`) shows, as plain data: its title block, tables and prose.
+
+The history is `incident.analysis.history`'s table of records from any
+sources `incident history` reads. Each table here is a DataFrame of the
+columns shown, with the labels and formats of its `*_COLUMNS` mapping (see
+`fragments.table`); the prose of each section is a template in
+`templates/sections/history/`, with the numbers it quotes (the bootstrap's
+resamples and seed, the targets) taken from the statistics' own constants.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from markupsafe import Markup
+
+from incident.analysis.history import (
+    LEVEL, MIN_N_FOR_CI, N_BOOT, SEED, TARGETS, group_stats, import_report, quarterly_trend, within_targets,
+)
+from incident.core.text import count, number, percent
+from incident.io.history_schema import STAGE_NAMES
+from incident.report.fragments import fragment, generated
+
+# (id, heading) in report order; "groups" only when the report has breakdowns
+SECTIONS = [
+    ("coverage", "What this history can and cannot show"),
+    ("stages", "Each stage as a distribution"),
+    ("targets", "Within targets"),
+    ("groups", "Groups"),
+    ("trend", "Per quarter"),
+    ("import", "How the records were read"),
+]
+HEADINGS = dict(SECTIONS)
+TREND_QUARTERS = 12  # the trend table's last quarters (the figure shows them all)
+
+DISTRIBUTION = {  # minutes, over the records where the stage is known
+    "mean": ("Mean (min)", "minutes"),
+    "std": ("Std. dev. (min)", "minutes"),
+    "median": ("Median (min)", "minutes"),
+    "p90": ("90th percentile (min)", "minutes"),
+    "median_ci_low": (f"Median, {LEVEL:.0%} CI low", "minutes"),
+    "median_ci_high": (f"Median, {LEVEL:.0%} CI high", "minutes"),
+}
+COVERAGE_COLUMNS = {
+    "stage": ("Stage", "text"),
+    "N": ("Records", "count"),
+    "n": ("Known", "count"),
+    "share_known": ("Share known", "share"),
+}
+STAGE_COLUMNS = {"stage": ("Stage", "text"), "n": ("Known", "count"), "share_known": ("Share known", "share"),
+                 **DISTRIBUTION}
+TARGET_COLUMNS = {
+    "stage": ("Stage", "text"),
+    "target_minutes": ("Target (min)", "minutes"),
+    "n": ("Known", "count"),
+    "within": ("Within the target", "count"),
+    "share": ("Share within", "share"),
+}
+TREND_COLUMNS = {"quarter": ("Quarter (UTC)", "text"), "records": ("Records", "count"), "n": ("Known", "count"),
+                 **DISTRIBUTION}
+IMPORT_COLUMNS = {"kind": ("Kind (docs/history.md)", "text"), "records": ("Records", "count")}
+
+
+def title(history: pd.DataFrame, sources: list, group_by: list[str]) -> dict:
+    """The title block: the sources and their records, the providers, the dates, the breakdowns shown."""
+    per_source = history["source"].value_counts()
+    providers = history["provider"].value_counts()
+    start = history["start"].dropna()
+    meta = [
+        ("Sources", ", ".join(source_name(s) for s in sources)),
+        ("Records", f"{count(len(history))}: " + ", ".join(f"{count(n)} {name}" for name, n in per_source.items())),
+        ("Providers", ", ".join(f"{name} ({count(n)})" for name, n in providers.items())),
+    ]
+    if len(start):
+        meta.append(("Dates", f"{start.min():%Y-%m-%d} → {start.max():%Y-%m-%d} (incident starts, UTC)"))
+    if group_by:
+        meta.append(("Breakdowns", ", ".join(group_by)))
+    meta += generated()
+    return {"kicker": "Incident history", "title": headline(history, providers), "meta": meta,
+            "contents": [(key, heading) for key, heading in SECTIONS if key != "groups" or group_by]}
+
+
+def source_name(source) -> str:
+    """A source as the report names it: a folder by its name, a file with its folder ('github-status/incidents.jsonl').
+
+    Never the whole path: where the files were on the machine that made the
+    report is not part of the report.
+    """
+    path = Path(source)
+    return path.name if path.is_dir() or not path.parent.name else f"{path.parent.name}/{path.name}"
+
+
+def headline(history: pd.DataFrame, providers: pd.Series) -> str:
+    """'1,175 incidents of AWS, Azure, GitHub and Google'; past four providers, their number."""
+    names = sorted(str(p) for p in providers.index)
+    if not names:
+        who = ""
+    elif len(names) == 1:
+        who = f" of {names[0]}"
+    elif len(names) <= 4:
+        who = f" of {', '.join(names[:-1])} and {names[-1]}"
+    else:
+        who = f" of {count(len(names))} providers"
+    return f"{count(len(history))} incident{'s' if len(history) != 1 else ''}{who}"
+
+
+def prose(key: str, **view) -> Markup:
+    """Section `key`'s heading and its prose (`templates/sections/history/<key>.html.j2`)."""
+    constants = {"level": percent(LEVEL, 0), "resamples": count(N_BOOT), "seed": SEED, "min_n": MIN_N_FOR_CI,
+                 "targets": [(STAGE_NAMES[s], minutes(m)) for s, m in TARGETS.items()],
+                 "quarters": TREND_QUARTERS}
+    return fragment(f"history/{key}", key=key, heading=HEADINGS[key], **constants, **view)
+
+
+def minutes(value: float) -> str:
+    """A target in minutes as prose says it: '1', '10', '2.5'."""
+    return count(value) if float(value).is_integer() else number(value, ",.1f")
+
+
+def group_heading(by: str) -> Markup:
+    """The heading of one breakdown ('By provider')."""
+    return fragment("history/group", key=f"by-{by}", by=by)
+
+
+def stage_label(stage: str) -> str:
+    """'Time to detect (ttd)'."""
+    name = STAGE_NAMES.get(stage, stage)
+    return f"{name[0].upper()}{name[1:]} ({stage})"
+
+
+def stages(stats: pd.DataFrame) -> pd.DataFrame:
+    """`stage_stats` with the stage as a column in words: the coverage and the distribution tables' rows."""
+    return stats.rename(index=stage_label).rename_axis("stage").reset_index()
+
+
+def targets(history: pd.DataFrame) -> pd.DataFrame:
+    """`within_targets` with the stage in words."""
+    return stages(within_targets(history))
+
+
+def group(history: pd.DataFrame, by: str, stage: str = "ttr") -> pd.DataFrame:
+    """One row per group of `by`: its records, and `stage`'s distribution where known."""
+    groups = group_stats(history, by)
+    return groups[groups["stage"] == stage].drop(columns="stage").reset_index(drop=True)
+
+
+def group_columns(by: str) -> dict:
+    """The group table's columns: the group (named for `by`), its records, and the distribution."""
+    label = by.replace("-", " ")
+    return {"group": (label[0].upper() + label[1:], "text"), "N": ("Records", "count"), "n": ("Known", "count"),
+            **DISTRIBUTION}
+
+
+def trend(history: pd.DataFrame, stage: str = "ttr") -> pd.DataFrame:
+    """The last `TREND_QUARTERS` quarters of `quarterly_trend`."""
+    return quarterly_trend(history, stage).tail(TREND_QUARTERS).reset_index(drop=True)
+
+
+def imports(history: pd.DataFrame) -> pd.DataFrame:
+    """The import report: per kind of defect or gap, the records that had it (`records`: all that were read)."""
+    return import_report(history)
