@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from incident.core.errors import IncidentError
 from incident.report import render as report
 from incident.cli import main
 
@@ -113,11 +114,10 @@ def failing(exc: OSError):
 
 
 @pytest.mark.parametrize("target,exc,message", [
-    ("incident.io.files._temporary", PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
     ("os.replace", PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
     ("os.replace", OSError(errno.EROFS, "Read-only file system"), "Read-only file system"),
     ("os.fsync", OSError(errno.EIO, "Input/output error"), "Input/output error"),
-], ids=["no-permission-to-create", "no-permission-to-replace", "read-only", "io-error-on-sync"])
+], ids=["no-permission-to-replace", "read-only", "io-error-on-sync"])
 def test_unwritable_output(quick, previous, monkeypatch, target, exc, message):
     # root ignores file modes, so a chmod would not stop the write in CI: the refusal is simulated
     module, name = target.rsplit(".", 1)
@@ -128,14 +128,41 @@ def test_unwritable_output(quick, previous, monkeypatch, target, exc, message):
     assert_kept(previous)
 
 
+def test_no_permission_to_create_fails_before_the_run(quick, previous, monkeypatch):
+    # root ignores file modes: the refusal is simulated where every new file is made
+    monkeypatch.setattr(sys.modules["incident.io.files"], "_temporary",
+                        failing(PermissionError(errno.EACCES, "Permission denied")))
+    with pytest.raises(IncidentError, match="cannot write in the folder for the report: Permission denied"):
+        report.render(WEIMOB, previous)
+    monkeypatch.undo()
+    assert_kept(previous)
+
+
 def test_output_folder_under_a_file_fails_before_the_run(tmp_path, monkeypatch, capsys):
     blocker = tmp_path / "reports"
     blocker.write_text("a file where the folder should be", encoding="utf-8")
-    monkeypatch.setattr(report, "execute", failing(AssertionError("nothing may run")))
-    assert main(["report", str(WEIMOB), "-o", str(blocker / "weimob.html")]) == 1
+    monkeypatch.setattr(report, "Engine", failing(AssertionError("nothing may run")))
+    assert main(["report", str(WEIMOB), "-o", str(blocker / "weimob.html")]) == 2
     out, err = capsys.readouterr()
-    assert "cannot create the output folder" in err and "a file is in the way" in err and "Traceback" not in err
+    assert err.strip() == f"error: {blocker}: is a file, not a folder; give a folder for the report"
     assert blocker.read_text(encoding="utf-8") == "a file where the folder should be"
+
+
+@pytest.mark.parametrize("out", ["/proc/weimob.html", "/sys/weimob.html"])
+def test_output_the_system_refuses_fails_before_the_run(out, monkeypatch, capsys):
+    if not Path(out).parent.is_dir():
+        pytest.skip(f"no {Path(out).parent} here")
+    monkeypatch.setattr(report, "Engine", failing(AssertionError("nothing may run")))
+    assert main(["report", str(WEIMOB), "-o", out]) == 2  # root passes access(); the file system says no
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {Path(out).parent}: cannot write in the folder for the report") and err.count("\n") == 1
+
+
+def test_report_of_the_current_folder_is_named_after_it(tmp_path, monkeypatch):
+    folder = tmp_path / "gitlab-2017"
+    shutil.copytree(ROOT / "data" / "gitlab-2017", folder)
+    monkeypatch.chdir(folder)
+    assert report.default_output(".", tmp_path / "out") == tmp_path / "out" / "gitlab-2017.html"
 
 
 def test_output_folder_vanishes_during_the_run(quick, previous, monkeypatch):

@@ -9,6 +9,7 @@ are imported inside the commands, so `incident --help` answers at once.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from incident.cli.common import DEFAULT_INCIDENT, EXIT_BAD_INPUT, report_problems
@@ -27,9 +28,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may begin with a minus sign (`--estimation -120:-11`), which argparse would take for an option.
+SIGNED_OPTIONS = ("--estimation", "--window")
+_SIGNED_VALUE = re.compile(r"-?\d+:-?\d+")
+
+
+def joined(argv: list[str]) -> list[str]:
+    """`argv` with `--window -1:1` written `--window=-1:1`, as argparse needs it."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1] in SIGNED_OPTIONS and token.startswith("-") and _SIGNED_VALUE.fullmatch(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if sys.stdout is None:  # started with its standard output closed (`>&-`): nothing it prints would be seen
+        print("error: standard output is closed; nothing would be written", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    args = parser.parse_args(joined(sys.argv[1:] if argv is None else list(argv)))
     args.parser = parser
     try:
         return args.func(args)
@@ -54,6 +74,23 @@ def run() -> None:
     """
     import gc
 
-    code = main()
+    try:
+        code = main()
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError as exc:  # standard output on a full disk (/dev/full) or a broken device
+        print(f"error: cannot write the standard output: {exc.strerror or exc}", file=sys.stderr)
+        code = EXIT_BAD_INPUT
+        _silence_stdout()
     gc.freeze()
     sys.exit(code)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that Python's own flush at exit does not fail again."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

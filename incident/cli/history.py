@@ -56,6 +56,8 @@ def cmd_history(args) -> int:
     from incident.analysis.history_engine import history_summary
     from incident.io.history_parquet import write_history
 
+    if args.save:
+        _check_save(args.save, args.sources)
     ci = {"method": args.ci} if args.ci else {}
     if args.engine == "duckdb" and not args.save:
         summary = history_summary(args.sources, by=args.by, engine="duckdb", **ci)
@@ -70,6 +72,17 @@ def cmd_history(args) -> int:
     else:
         print_data(summary_text(summary))
     return 0
+
+
+def _check_save(save: str, sources: list[str]) -> None:
+    """`--save` can be written and is none of the inputs (the same file under any name); before any work."""
+    from incident.core.errors import IncidentError
+    from incident.io.files import output_file, same_file
+
+    output_file(save, "saved history")
+    for source in sources:
+        if same_file(save, source):
+            raise IncidentError.single(save, f"is the input {source}: --save would replace it; give another file")
 
 
 def summary_text(summary: dict) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from incident.cli.common import print_data as _print
+from incident.cli.common import print_data as _print, say
 from incident.core.errors import IncidentError
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
@@ -36,7 +35,7 @@ def cmd_validate(args) -> int:
             failed += 1
             continue
         for problem in warnings(inc, str(incident_file(path))):
-            print(f"warning: {problem}", file=sys.stderr)
+            say(f"warning: {problem}")
         _print(f"{path}: ok ({inc.id}: {len(inc.milestones)} milestones, {len(inc.phases)} phases, "
               f"{len(inc.sources)} sources)")
     return EXIT_BAD_INPUT if failed else 0

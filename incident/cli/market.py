@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from incident.cli.common import EXIT_BAD_INPUT
+from incident.cli.common import EXIT_BAD_INPUT, say
 
 # The library's constants, written here so that `incident --help` imports no pandas or scipy
 # (tests/test_cli_latency.py checks they are the library's).
@@ -21,7 +20,7 @@ def cmd_prices(args) -> int:
     try:
         calendar(args.calendar)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}")
         return EXIT_BAD_INPUT
     for path in args.files:
         bars = read_prices(path, calendar=args.calendar)
@@ -130,7 +129,7 @@ def study_json(study) -> dict:
 
 
 def _fail(message: str, status: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    say(f"error: {message}")
     return status
 
 

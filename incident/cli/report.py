@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
 def cmd_report(args) -> int:
-    from incident.cli.common import EXIT_BAD_INPUT, default_incident
+    from incident.cli.common import EXIT_BAD_INPUT, default_incident, say
     from incident.report.render import ReportError, render, render_many, terminal_progress
 
     if args.study or args.history:
@@ -18,7 +17,7 @@ def cmd_report(args) -> int:
             out = render(paths[0], args.output, keep_notebook=args.keep_notebook, blameless=args.blameless,
                          force=args.force, cache=not args.no_cache)
         except ReportError as exc:
-            print(f"error: {paths[0]}: {exc}; no report written", file=sys.stderr)
+            say(f"error: {paths[0]}: {exc}; no report written")
             return 1
         print(f"wrote {out}")
         return 0
@@ -28,9 +27,9 @@ def cmd_report(args) -> int:
         if r.ok:
             print(f"ok      {r.incident} -> {r.output} ({'from the cache' if r.cached else f'{r.seconds:.1f} s'})")
         elif r.skipped:
-            print(f"skipped {r.incident}: {r.error}", file=sys.stderr)
+            say(f"skipped {r.incident}: {r.error}")
         else:
-            print(f"FAILED  {r.incident}: {r.error}", file=sys.stderr)
+            say(f"FAILED  {r.incident}: {r.error}")
     failed = [r for r in results if not r.ok and not r.skipped]
     attempted = [r for r in results if not r.skipped]
     print(f"{len(attempted) - len(failed)} of {len(attempted)} reports written")
@@ -41,6 +40,7 @@ def cmd_report(args) -> int:
 
 def _whole(args) -> int:
     """The report of a market study over incidents, or of an incident history."""
+    from incident.cli.common import say
     from incident.report.render import PACKAGE, ReportError, output_path, render_notebook
 
     if not args.paths:
@@ -61,7 +61,7 @@ def _whole(args) -> int:
         render_notebook(notebook, out, title, inputs=paths, check=check, warm=warm, keep_notebook=args.keep_notebook,
                         force=args.force, cache=not args.no_cache, **params)
     except ReportError as exc:
-        print(f"error: {exc}; no report written", file=sys.stderr)
+        say(f"error: {exc}; no report written")
         return 1
     print(f"wrote {out}")
     return 0
@@ -112,6 +112,8 @@ def add_parser(sub) -> None:
     p.add_argument("--study", action="store_true", help="one report of a market study over the incidents given")
     p.add_argument("--history", action="store_true",
                    help="one report of an incident history (PATHs are history sources, as for `incident history`)")
-    p.add_argument("--by", action="append", metavar="GROUP",
-                   help="with --history: a breakdown to show (provider, root-cause, component, quarter, ...)")
+    from incident.cli.history import BY_CHOICES  # no pandas: --help stays quick
+
+    p.add_argument("--by", action="append", choices=BY_CHOICES, metavar="GROUP",
+                   help=f"with --history: a breakdown to show, one of {', '.join(BY_CHOICES)} (repeat for more)")
     p.set_defaults(func=cmd_report)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import secrets
 import stat
 import tempfile
@@ -234,7 +235,34 @@ def output_folder(path: str | Path, what: str = "output folder") -> Path:
         raise IncidentError.single(str(folder), f"cannot make the {what}: {exc.strerror or exc}") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise IncidentError.single(str(folder), f"cannot write in the {what} (permission denied)")
+    try:  # asked of the file system itself: root passes every access() check, /proc and read-only mounts do not
+        fd, probe = _temporary(folder / "probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise IncidentError.single(str(folder), f"cannot write in the {what}: {exc.strerror or exc}") from None
     return folder
+
+
+def output_file(path: str | Path, what: str = "output") -> Path:
+    """`path`, once its folder is made and shown writable and `path` is no folder; or IncidentError.
+
+    The one rule every command applies to what it will write, before any
+    work starts.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IncidentError.single(str(path), f"is a folder; give a file name for the {what}")
+    output_folder(path.parent, f"folder for the {what}")
+    return path
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether `a` and `b` are one file (the same inode, whatever the names or links), both existing."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def remove_stale(folder: str | Path, older_than: float = STALE_SECONDS) -> list[Path]:
@@ -262,4 +290,100 @@ def remove_stale(folder: str | Path, older_than: float = STALE_SECONDS) -> list[
             removed.append(Path(entry.path))
         except OSError:
             continue
+    return removed
+
+
+def read_lines(path: str | Path, limit: int, what: str = "file", chunk: int = 1 << 20) -> Iterable[tuple[int, bytes]]:
+    """The lines of the regular file `path` as (1-based number, bytes), read a chunk at a time.
+
+    Lines are split on b"\\n" only (a trailing b"\\r" is dropped): U+2028 or
+    U+0085 inside a JSON string is text, not a line break. A byte-order mark
+    at the start is dropped. At most `limit` bytes are read (see
+    `open_regular`); only the current chunk and line are held in memory.
+    """
+    with open_regular(path, limit, what) as fh:
+        yield from split_lines(fh, chunk)
+
+
+def split_lines(stream, chunk: int = 1 << 20) -> Iterable[tuple[int, bytes]]:
+    """(number, line) for each b"\\n"-separated line of a binary `stream`, read `chunk` bytes at a time."""
+    rest, number, first = b"", 0, True
+    while True:
+        data = stream.read(chunk)
+        if not data:
+            break
+        if first:
+            first = False
+            data = data.removeprefix(b"\xef\xbb\xbf")
+        parts = (rest + data).split(b"\n") if rest else data.split(b"\n")
+        rest = parts.pop()
+        for line in parts:
+            number += 1
+            yield number, line.removesuffix(b"\r")
+    if rest:
+        yield number + 1, rest.removesuffix(b"\r")
+
+
+OWNER_FILE = "owner"  # in a staging folder: the pid and host of the process that made it
+
+
+def owned_staging_folder(parent: str | Path) -> Path:
+    """`staging_folder`, with the pid and host of this process recorded in it (`remove_abandoned`)."""
+    folder = staging_folder(parent)
+    (folder / OWNER_FILE).write_text(f"{os.getpid()}\n{socket.gethostname()}\n", encoding="utf-8")
+    return folder
+
+
+def owner_alive(folder: str | Path, older_than: float = STALE_SECONDS) -> bool:
+    """Whether the process that made the staging `folder` may still be running.
+
+    Where the system can tell (`os.kill(pid, 0)` on POSIX, same host), a dead
+    owner means abandoned whatever the folder's age; elsewhere (Windows, where
+    `os.kill` would end the process, or an owner on another host) the folder
+    counts as owned until it is `older_than` seconds old.
+    """
+    folder = Path(folder)
+    try:
+        pid_text, host = (folder / OWNER_FILE).read_text(encoding="utf-8").split("\n")[:2]
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        pid, host = None, None
+    if pid is not None and host == socket.gethostname() and os.name == "posix":
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # alive, owned by another user
+            return True
+        except OSError:
+            pass
+        else:
+            return True
+    try:
+        age = time.time() - os.stat(folder).st_mtime
+    except OSError:
+        return False
+    return age < older_than
+
+
+def remove_abandoned(folder: str | Path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove the staging folders in `folder` whose owner is gone (see `owner_alive`); return them."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not (entry.name.startswith(f"{TEMP_PREFIX}staging.") and entry.name.endswith(TEMP_SUFFIX)):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or owner_alive(entry.path, older_than):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if not os.path.lexists(entry.path):
+            removed.append(Path(entry.path))
     return removed

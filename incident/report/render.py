@@ -32,7 +32,7 @@ from pathlib import Path
 
 from incident.core.errors import IncidentError
 from incident.io.cache import Store, cache_folder, digest, files_digest
-from incident.io.files import atomic_write as _atomic_write, remove_stale
+from incident.io.files import atomic_write as _atomic_write, output_file, remove_stale
 from incident.io.loader import incident_file, load
 from incident.report.kernel import WORKERS, Engine, ReportError, first_line
 
@@ -84,8 +84,8 @@ class Job:
 
 
 def default_output(incident_path: str | Path, out: str | Path | None = None) -> Path:
-    """reports/<id>.html, or <out>/<id>.html when `out` is a folder (anything but an .html or .htm file)."""
-    return output_path(incident_file(incident_path).parent.name, out)
+    """reports/<folder>.html, or <out>/<folder>.html when `out` is a folder (anything but an .html or .htm file)."""
+    return output_path(Path(os.path.abspath(incident_file(incident_path))).parent.name, out)  # "." has a name too
 
 
 def output_path(name: str, out: str | Path | None = None) -> Path:
@@ -294,19 +294,9 @@ def _titled(job: Job, incident_path) -> None:
 
 
 def prepare_output(out: Path) -> Path:
-    """Make the output's folder and check it can be written, before any work; clear stale temporaries."""
-    folder = out.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as exc:
-        raise ReportError(f"cannot create the output folder {folder}: a file is in the way ({exc.strerror})") from None
-    except OSError as exc:
-        raise ReportError(f"cannot create the output folder {folder}: {exc.strerror or exc}") from None
-    if out.is_dir():
-        raise ReportError(f"cannot write {out}: it is a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ReportError(f"cannot write {out}: no permission to write in {folder}")
-    remove_stale(folder)
+    """Make the output's folder and check it can be written, before any work (IncidentError if not); clear stale temporaries."""
+    output_file(out, "report")
+    remove_stale(out.parent)
     return out
 
 

@@ -1,0 +1,93 @@
+"""The command line's contracts: one output rule, arguments as documented, standard output that can fail, error lines that stay one line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, WEIMOB, run_cli
+
+ISSRE = ROOT / "data" / "history" / "issre22"
+GITHUB = ROOT / "data" / "history" / "github-status" / "incidents.jsonl"
+PRICES = WEIMOB / "prices"
+POSIX = os.name == "posix"
+
+
+def one_error(done, *words: str) -> str:
+    """Exit 2, one line on stderr (containing `words`), nothing on stdout, no traceback."""
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for word in words:
+        assert word in lines[0]
+    return lines[0]
+
+
+def test_report_history_by_takes_only_its_choices():
+    done = run_cli("report", "--history", ISSRE, "--by", "nonsense")
+    assert done.returncode == 2 and "invalid choice: 'nonsense'" in done.stderr
+
+
+def test_windows_that_begin_with_a_minus_are_accepted():
+    stock, bench = sorted(PRICES.glob("weimob-*.csv"))[0], sorted(PRICES.glob("hang-seng-*.csv"))[0]
+    done = run_cli("event-study", stock, bench, "--day0", "2020-02-24", "--calendar", "XHKG",
+                   "--estimation", "-120:-11", "--window", "-1:1")
+    assert done.returncode == 0, done.stderr
+    assert "estimation -120..-11" in done.stdout and "   -1..1 " in done.stdout
+
+
+@pytest.mark.parametrize("target,words", [
+    ("a-folder", ["is a folder; give a file name for the saved history"]),
+    ("/proc/history.parquet", ["/proc: cannot write in the folder for the saved history"]),
+])
+def test_history_save_follows_the_output_rule(tmp_path, target, words):
+    if target.startswith("/proc") and not Path("/proc").is_dir():
+        pytest.skip("no /proc here")
+    if target == "a-folder":
+        (tmp_path / target).mkdir()
+        target = str(tmp_path / target)
+    one_error(run_cli("history", ISSRE, "--save", target), *words)
+
+
+def test_history_save_never_replaces_its_input(tmp_path):
+    source = tmp_path / "incidents.jsonl"
+    shutil.copy(GITHUB, source)
+    link = tmp_path / "another-name.jsonl"
+    try:
+        link.symlink_to(source)
+    except OSError:
+        pytest.skip("no symbolic links here")
+    before = source.read_bytes()
+    one_error(run_cli("history", source, "--save", link), "is the input", "--save would replace it")
+    assert source.read_bytes() == before
+
+
+@pytest.mark.skipif(not POSIX, reason="closes a file descriptor with the shell")
+def test_closed_standard_output_is_an_error():
+    done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m incident.cli schema >&-'], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.strip() == "error: standard output is closed; nothing would be written"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_standard_output_on_a_full_device_is_one_line():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "incident.cli", "schema"], cwd=ROOT, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: cannot write the standard output: No space left on device"
+
+
+@pytest.mark.skipif(not POSIX, reason="names with control characters")
+def test_error_lines_escape_control_characters_and_newlines(tmp_path):
+    folder = tmp_path / "bad\x1b]0;owned\x07\u202emid\nline"
+    folder.mkdir()
+    line = one_error(run_cli("validate", folder), "no such file")
+    assert "\x1b" not in line and "\u202e" not in line and "\x07" not in line
+    assert "\\x1b]0;owned\\x07\\u202emid\\nline" in line
