@@ -310,14 +310,15 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
 
     def rename_then_fail(src, dst):
         calls.append(dst)
-        if len(calls) == 2:
+        if len(calls) == 1:  # the one rename that publishes the import
             raise OSError(28, "No space left on device", str(dst))
         real_rename(src, dst)
 
     monkeypatch.setattr(importer.os, "rename", rename_then_fail)
     with pytest.raises(IncidentError, match="No space left on device; nothing was imported"):
         import_statuspage(feed, tmp_path / "out")
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".incident-")] == []
 
 
 def test_force_keeps_the_users_mode_and_new_files_follow_the_umask(tmp_path):

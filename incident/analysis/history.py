@@ -33,15 +33,18 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from incident.core.errors import IncidentError
+from incident.core.errors import IncidentError, capped
 from incident.core.extras import available
 from incident.core.model import Incident
+from incident.io.files import open_regular
 from incident.io.github_status import read_github_status
-from incident.io.history_schema import HISTORY_COLUMNS, STAGES, combine, history_frame, import_report
+from incident.io.history_schema import (
+    HISTORY_COLUMNS, STAGES, combine, exclude_negative, history_frame, import_report,
+)
 from incident.io.history_parquet import is_parquet, read_history, write_history
 from incident.io.issre import read_issre
 from incident.io.loader import INCIDENT_FILE, load
-from incident.io.statuspage import COMPONENT_LEVELS, feed_frames, read_feed_frames
+from incident.io.statuspage import COMPONENT_LEVELS, feed_frames, read_feed_frames, unpublished
 from incident.analysis.timeline import duration_records, incident_start
 
 __all__ = [
@@ -59,6 +62,7 @@ _STAGE_METRICS = {"ttd": "time_to_detect", "tti": "time_to_diagnose", "ttm": "ti
 _NS_PER_HOUR = 3_600_000_000_000
 _NS_PER_MINUTE = 60_000_000_000
 _PEEK_BYTES = 65_536
+MAX_PEEK_FILE_BYTES = 1 << 62  # detection reads only the first _PEEK_BYTES; each reader applies its own limit
 
 
 def history_table(source: str | Path | Iterable[Incident] | dict, format: str | None = None,
@@ -99,7 +103,9 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
 # -- a folder of incident folders, and its index ----------------------------------
 INDEX_FILE = ".incident-history.parquet"
 INDEX_VERSION = "1"  # bump when the rows an incident gives change: older indexes are then rebuilt
-_FILE_KEYS = ["path", "size", "mtime_ns"]
+# A file rewritten in place to the same size with its mtime restored (a checkout, `touch -r`, a sync
+# tool) keeps path, size and mtime; its ctime still moves, and a file replaced by a rename has a new inode.
+_FILE_KEYS = ["path", "size", "mtime_ns", "inode", "ctime_ns"]  # an index of other keys is rebuilt (`_read_index`)
 
 
 def folder_history(folder: str | Path, index: bool = True, folders: list[Path] | None = None) -> pd.DataFrame:
@@ -107,8 +113,8 @@ def folder_history(folder: str | Path, index: bool = True, folders: list[Path] |
 
     Loading and validating an incident.yaml takes milliseconds; a folder of
     thousands takes minutes. So the rows are kept in `folder/.incident-history.parquet`
-    (INDEX_FILE), one per incident.yaml with its path, size and mtime_ns; the
-    next call reads again only the files added or whose size or mtime changed,
+    (INDEX_FILE), one per incident.yaml with its path, size, mtime_ns, inode and
+    ctime_ns; the next call reads again only the files added or whose key changed,
     and drops the removed ones. The index is a cache: unreadable, of another
     version, or not writable (a read-only folder), it is rebuilt or skipped,
     never trusted; without pyarrow (the `history` extra) it is not kept.
@@ -124,7 +130,7 @@ def folder_history(folder: str | Path, index: bool = True, folders: list[Path] |
     if old is not None:
         kept = old.merge(seen, on=_FILE_KEYS, how="inner")
     else:
-        kept = incidents_history([]).assign(path=[], size=[], mtime_ns=[])
+        kept = incidents_history([]).assign(**{k: [] for k in _FILE_KEYS})
     fresh = set(seen["path"]) - set(kept["path"])
     todo = [(file, key) for file, key in zip(files, seen.itertuples(index=False)) if key.path in fresh]
     rows, keys, bad, problems = [], [], set(), []
@@ -135,16 +141,18 @@ def folder_history(folder: str | Path, index: bool = True, folders: list[Path] |
         else:
             bad.add(key.path)
             problems += error.problems
-    new = _rows_frame(rows).assign(**{k: [getattr(key, k) for key in keys] for k in _FILE_KEYS})
+    new = _rows_frame(rows, negatives=False).assign(**{k: [getattr(key, k) for key in keys] for k in _FILE_KEYS})
     table = pd.concat([t for t in (kept, new) if len(t)] or [new], ignore_index=True)
     table = table.set_index("path").reindex([p for p in seen["path"] if p not in bad])
     table = table.reset_index()
     if index and (rows or old is None or len(old) != len(table)):
         _write_index(folder, table)
     if problems:
-        raise IncidentError(problems)
+        raise IncidentError(capped(problems))
     out = table.drop(columns=_FILE_KEYS)
-    out.attrs = {"import_report": _incidents_report(out)}
+    report = _incidents_report(out)  # the index keeps the rows as the files give them; negatives go here
+    report.update(exclude_negative(out))
+    out.attrs = {"import_report": report}
     return out
 
 
@@ -169,9 +177,9 @@ def _row_of(file: Path) -> tuple[dict | None, IncidentError | None]:
         return None, exc
 
 
-def _file_key(folder: Path, file: Path) -> tuple[str, int, int]:
+def _file_key(folder: Path, file: Path) -> tuple[str, int, int, int, int]:
     st = file.stat()
-    return file.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns
+    return file.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
 
 def _read_index(folder: Path) -> pd.DataFrame | None:
@@ -223,12 +231,12 @@ def detect_format(path: str | Path) -> str:
                                               "nor a history file")
     if is_parquet(path):
         return "parquet"
-    with open(path, "rb") as stream:
+    with open_regular(path, MAX_PEEK_FILE_BYTES, "history file") as stream:  # a FIFO would block forever
         head = stream.read(_PEEK_BYTES).decode("utf-8", errors="replace")
     first_line = head.lstrip().split("\n", 1)[0]
     try:
         first = json.loads(first_line)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to be a record
         first = None
     if isinstance(first, dict) and "started_at" in first and "updates" in first:
         return "github"
@@ -243,11 +251,15 @@ def detect_format(path: str | Path) -> str:
 
 
 def incident_folders(folder: str | Path) -> list[Path]:
-    """The folders holding an incident.yaml, the folder itself or one level down."""
+    """The folders holding an incident.yaml, the folder itself or one level down.
+
+    Folders that an import has not yet published (`incident.io.statuspage.unpublished`) are left out.
+    """
     folder = Path(folder)
     if (folder / INCIDENT_FILE).is_file():
         return [folder]
-    return sorted(p.parent for p in folder.glob(f"*/{INCIDENT_FILE}"))
+    hidden = unpublished(folder)  # moved in by an import still running, or killed and not yet rolled back
+    return sorted(p.parent for p in folder.glob(f"*/{INCIDENT_FILE}") if p.parent.name not in hidden)
 
 
 def incidents_history(incidents: Iterable[Incident]) -> pd.DataFrame:
@@ -255,12 +267,12 @@ def incidents_history(incidents: Iterable[Incident]) -> pd.DataFrame:
     return _rows_frame([_incident_row(inc) for inc in incidents])
 
 
-def _rows_frame(rows: list[dict]) -> pd.DataFrame:
+def _rows_frame(rows: list[dict], negatives: bool = True) -> pd.DataFrame:
     columns = {col: [row.get(col) for row in rows] for col in HISTORY_COLUMNS if col != "components"}
     columns["source"] = ["incidents"] * len(rows)
     report = {"records": len(rows), **{f"{stage}_missing": sum(row.get(stage) is None for row in rows)
                                        for stage in STAGES}}
-    return history_frame(columns, len(rows), report)
+    return history_frame(columns, len(rows), report, negatives=negatives)
 
 
 def _incident_row(inc: Incident) -> dict:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_PROBLEMS = 50  # a broken file of a million records needs no million lines: the first ones and a count
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -41,3 +43,19 @@ class IncidentError(ValueError):
     @classmethod
     def single(cls, file: str, message: str, path: str = "", line: int | None = None) -> "IncidentError":
         return cls([Problem(str(file), path, message, line)])
+
+
+def capped(problems: list[Problem], stopped: bool = False) -> list[Problem]:
+    """At most MAX_PROBLEMS lines: the first problems, then one line counting the rest.
+
+    `stopped`: the reader stopped looking once it had more than MAX_PROBLEMS,
+    so the rest are not counted.
+    """
+    if len(problems) <= MAX_PROBLEMS and not stopped:
+        return list(problems)
+    kept = list(problems[:MAX_PROBLEMS - 1])
+    hidden = len(problems) - len(kept)
+    last = kept[-1] if kept else Problem("<input>", "", "")
+    more = "more problems (reading stopped there)" if stopped else f"more problem{'s' if hidden != 1 else ''}"
+    return kept + [Problem(last.file, "", f"... and {'' if stopped else f'{hidden:,} '}{more} not shown; "
+                                         "fix these first")]

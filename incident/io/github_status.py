@@ -23,49 +23,76 @@ by a language model (`components_source`) are counted.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
-from incident.core.errors import IncidentError, Problem
-from incident.io.files import read_bytes
+from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
+from incident.io.files import read_lines
 from incident.io.history_schema import history_frame
 
 SOURCE = "github-status"
 PROVIDER = "GitHub"
 MAX_FILE_BYTES = 2_000_000_000
-MAX_PROBLEMS = 50
 
 
 def read_github_status(path: str | Path) -> pd.DataFrame:
-    """The history table of a github-statuses incidents.jsonl; IncidentError for bad input."""
+    """The history table of a github-statuses incidents.jsonl; IncidentError for bad input.
+
+    The file is read a line at a time (`read_lines`) and each record reduced
+    to the fields the table needs, so memory follows those fields, not the text.
+    """
     path = Path(path)
-    file = str(path)
-    text_of_file = read_bytes(path, MAX_FILE_BYTES, "GitHub status history").decode("utf-8", errors="replace")
-    records, lines, problems = [], [], []
-    for number, text in enumerate(text_of_file.splitlines(), start=1):  # one record a line
-        if not text.strip():
+    return github_status_lines(read_lines(path, MAX_FILE_BYTES, "GitHub status history"), str(path))
+
+
+def github_status_lines(lines: Iterable[tuple[int, bytes]], file: str = "<github-status>") -> pd.DataFrame:
+    """The history table of (line number, bytes) pairs of JSON Lines, consumed one at a time."""
+    records, numbers, problems = [], [], []
+    for number, raw in lines:
+        if not raw.strip():
             continue
         try:
-            rec = json.loads(text)
+            rec = json.loads(raw.decode("utf-8", errors="replace"))
         except json.JSONDecodeError as exc:
             problems.append(Problem(file, "", f"not JSON: {exc.msg}", number))
-            continue
-        for field, message in _shape_problems(rec):
-            rid = rec.get("id") if isinstance(rec, dict) else None
-            where = f"[{rid}].{field}" if rid is not None else field
-            problems.append(Problem(file, where, message, number))
-        records.append(rec)
-        lines.append(number)
-        if len(problems) >= MAX_PROBLEMS:
-            break
+        except RecursionError:
+            problems.append(Problem(file, "", "not usable JSON: values nested too deeply", number))
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            problems.append(Problem(file, "", f"not usable JSON: {str(exc).split(';')[0]}", number))
+        else:
+            for field, message in _shape_problems(rec):
+                rid = rec.get("id") if isinstance(rec, dict) else None
+                where = f"[{_shown(rid)}].{field}" if rid is not None else field
+                problems.append(Problem(file, where, message, number))
+        if len(problems) > MAX_PROBLEMS:
+            raise IncidentError(capped(problems, stopped=True))
+        if not problems:
+            records.append(_slim(rec))
+            numbers.append(number)
     if not problems and not records:
         problems.append(Problem(file, "", "no incidents: expected one JSON object per line"))
     if problems:
-        raise IncidentError(problems)
-    return github_history(records, file, lines)
+        raise IncidentError(capped(problems))
+    return github_history(records, file, numbers)
+
+
+def _slim(rec: dict) -> dict:
+    """A checked record with only what the table uses (update messages dropped: most of the bytes)."""
+    return {
+        "id": rec["id"], "title": rec.get("title"), "started_at": rec["started_at"],
+        "resolved_at": rec.get("resolved_at"), "impact": rec.get("impact"), "components": rec.get("components"),
+        "components_source": bool(rec.get("components_source")), "duration_minutes": rec.get("duration_minutes"),
+        "updates": [{"at": u["at"], "status": u["status"]} for u in rec["updates"]],
+    }
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _shape_problems(rec: Any) -> list[tuple[str, str]]:
@@ -84,6 +111,8 @@ def _shape_problems(rec: Any) -> list[tuple[str, str]]:
         for j, up in enumerate(rec["updates"]):
             if not isinstance(up, dict) or not isinstance(up.get("at"), str) or not isinstance(up.get("status"), str):
                 out.append((f"updates[{j}]", "expected an object with 'at' and 'status' text"))
+                if len(out) > MAX_PROBLEMS:
+                    break
     if rec.get("components") is not None and not (
             isinstance(rec["components"], list) and all(isinstance(c, str) for c in rec["components"])):
         out.append(("components", "expected a list of component names"))
@@ -132,7 +161,6 @@ def github_history(records: list[dict], file: str = "<github-status>", lines: li
         "ttm_missing": int(ttm.isna().sum()),
         "ttr_missing": int(ttr.isna().sum()),
         "retroactive_without_duration": int((retroactive & ttr.isna().to_numpy()).sum()),
-        "resolved_before_start": int((ttr < 0).sum()),
         "duration_minutes_disagrees": int((np.abs(stated - ttr.to_numpy()) >= 1).sum()),
         "maintenance": sum(i == "maintenance" for i in impact),
         "components_missing": sum(not c for c in components),
@@ -160,15 +188,44 @@ def github_history(records: list[dict], file: str = "<github-status>", lines: li
     return history_frame(columns, n, report)
 
 
+# Times outside these years are refused: the difference of two of them must fit datetime64[ns] (±292 years).
+TIME_RANGE = (pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2200-01-01", tz="UTC"))
+
+
 def _times(values: list, file: str, field: str, records: list[dict], lines: list[int]) -> np.ndarray:
-    """ISO 8601 texts as UTC datetime64 values; IncidentError naming each one that is not a time."""
-    parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601", errors="coerce")
-    bad = np.flatnonzero(parsed.isna().to_numpy() & pd.notna(pd.Series(values, dtype=object)).to_numpy())
-    if len(bad):
-        raise IncidentError([
-            Problem(file, f"[{records[i].get('id')}].{field}", f"not a time: {values[i]!r}", lines[i])
-            for i in bad[:MAX_PROBLEMS]
-        ])
+    """ISO 8601 texts as UTC datetime64 values; IncidentError naming each one that is not a usable time."""
+    series = pd.Series(values, dtype=object)
+    try:
+        parsed = pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce")
+    except (ValueError, OverflowError):  # a time beyond datetime64[ns] (year 1, 9999) fails the whole column
+        parsed = pd.Series([_one_time(v) for v in values], dtype="datetime64[ns, UTC]")
     if parsed.dt.tz is None:  # nothing to parse (all null): no zone inferred
         parsed = parsed.dt.tz_localize("UTC")
-    return parsed.astype("datetime64[ns, UTC]").array
+    given = series.notna().to_numpy()
+    outside = given & parsed.notna().to_numpy() & ~parsed.between(*TIME_RANGE, inclusive="left").to_numpy()
+    bad = np.flatnonzero((parsed.isna().to_numpy() & given) | outside)
+    if len(bad):
+        raise IncidentError(capped([
+            Problem(file, f"[{_shown(records[i].get('id'))}].{field}", _time_problem(values[i]), lines[i])
+            for i in bad[:MAX_PROBLEMS + 1]
+        ], stopped=len(bad) > MAX_PROBLEMS + 1))
+    return parsed.astype("datetime64[ns, UTC]").array  # every value is within TIME_RANGE
+
+
+def _one_time(value: Any) -> pd.Timestamp:
+    if value is None:
+        return pd.NaT
+    try:
+        return pd.to_datetime(value, utc=True, format="ISO8601")
+    except (ValueError, OverflowError):
+        return pd.NaT
+
+
+def _time_problem(value: Any) -> str:
+    """Why `value` is not a usable time: not a time at all, or outside TIME_RANGE."""
+    try:
+        datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return f"not a time: {_shown(repr(value))}"
+    return (f"{_shown(repr(value))} is outside the years {TIME_RANGE[0].year} to {TIME_RANGE[1].year - 1} "
+            "this import handles")

@@ -11,6 +11,10 @@ detection), `tti` (to identification of the cause), `ttm` (to mitigation),
 never 0 in its place. The older `hours_to_*` columns are kept for existing
 users. docs/history.md says, per source, where each value comes from.
 
+A stage that ends before the incident starts (resolved before started) is no
+duration: `history_frame` sets it to NaN, with its `hours_to_*` column, and
+counts it in the import report as `<stage>_negative` (`exclude_negative`).
+
 The import report counts, per kind of defect or gap, how many records had it.
 It travels with the table as `table.attrs["import_report"]`, a plain dict of
 kind -> count (plain, so that pandas can compare and concatenate attrs).
@@ -44,11 +48,14 @@ LIST_COLUMNS = ("components", "mitigation_actions")  # object: a list of str, em
 # `exact` is a bool; every other column is text (object: str or None).
 
 
-def history_frame(columns: Mapping[str, object], n: int, report: Mapping[str, int] | None = None) -> pd.DataFrame:
+def history_frame(columns: Mapping[str, object], n: int, report: Mapping[str, int] | None = None,
+                  negatives: bool = True) -> pd.DataFrame:
     """The history table of `n` incidents from the given columns, typed and ordered.
 
     Missing columns are filled with missing values (empty lists for list
-    columns), so an importer states only what its source knows.
+    columns), so an importer states only what its source knows. Negative
+    stage durations are set to NaN and counted (`exclude_negative`), unless
+    `negatives` is False (a caller that does it later, on the whole table).
     """
     data = {}
     for col in HISTORY_COLUMNS:
@@ -69,9 +76,33 @@ def history_frame(columns: Mapping[str, object], n: int, report: Mapping[str, in
         table[col] = table[col].astype("datetime64[ns, UTC]")
     table["impact"] = table["impact"].fillna("unknown")
     report = dict(report or {})
+    if negatives:
+        for kind, count in exclude_negative(table).items():
+            report[kind] = report.get(kind, 0) + count
     order = sorted(report, key=lambda kind: (kind != "records", kind))
     table.attrs["import_report"] = {kind: int(report[kind]) for kind in order}
     return table
+
+
+# each stage with the older column in hours that says the same
+_STAGE_HOURS = {"ttd": "hours_to_detect", "tti": None, "ttm": "hours_to_mitigate", "ttr": "hours_to_resolve"}
+
+
+def exclude_negative(table: pd.DataFrame) -> dict[str, int]:
+    """Set negative stage durations (an end before the start) to NaN in place; {'<stage>_negative': count}.
+
+    A stage and its `hours_to_*` column go together: either negative makes
+    both missing, and the record is counted once for that stage.
+    """
+    counts = {}
+    for stage, hours in _STAGE_HOURS.items():
+        negative = table[stage].to_numpy(dtype=float) < 0
+        if hours is not None:
+            negative |= table[hours].to_numpy(dtype=float) < 0
+        if negative.any():
+            table.loc[negative, [stage] + ([hours] if hours else [])] = np.nan
+            counts[f"{stage}_negative"] = int(negative.sum())
+    return counts
 
 
 def combine(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:

@@ -17,13 +17,15 @@ read makes the whole import fail with an IncidentError naming file and field.
 from __future__ import annotations
 
 import json
+import math
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from incident.core.errors import IncidentError, Problem
+from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
 from incident.io.files import read_bytes
 from incident.io.history_schema import history_frame
 
@@ -74,8 +76,10 @@ def read_issre(path: str | Path) -> pd.DataFrame:
             records += [(file, rid, rec) for rid, rec in _read_file(file).items()]
         except IncidentError as exc:
             problems += exc.problems
+            if len(problems) > MAX_PROBLEMS:
+                raise IncidentError(capped(problems, stopped=True)) from None
     if problems:
-        raise IncidentError(problems)
+        raise IncidentError(capped(problems))
     return issre_history(records)
 
 
@@ -97,6 +101,10 @@ def _read_file(file: Path) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise IncidentError.single(str(file), f"not JSON: {exc.msg}", line=exc.lineno) from None
+    except RecursionError:
+        raise IncidentError.single(str(file), "not usable JSON: values nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise IncidentError.single(str(file), f"not usable JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(data, dict):
         raise IncidentError.single(
             str(file), f"not an ISSRE'22 postmortem file: expected an object of incidents keyed by id, "
@@ -105,9 +113,30 @@ def _read_file(file: Path) -> dict:
     for rid, rec in data.items():
         for field, message in _shape_problems(rec):
             problems.append(Problem(str(file), f"{rid}.{field}" if field else rid, message, _line_of(text, rid)))
+        if len(problems) > MAX_PROBLEMS:
+            raise IncidentError(capped(problems, stopped=True))
     if problems:
-        raise IncidentError(problems)
+        raise IncidentError(capped(problems))
     return data
+
+
+_YEARS = (1970, 2199)  # a postmortem's date; also keeps every start within datetime64[ns]
+
+
+def _day(text: str) -> pd.Timestamp | None:
+    """The UTC day of an MM/DD/YYYY date, or None if there is no such day (31/31/2020) in _YEARS."""
+    month, day, year = (int(part) for part in _DATE.match(text.strip()).groups())
+    if not _YEARS[0] <= year <= _YEARS[1]:
+        return None
+    try:
+        return pd.Timestamp(date(year, month, day), tz="UTC")
+    except ValueError:
+        return None
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -122,11 +151,15 @@ def _shape_problems(rec: Any) -> list[tuple[str, str]]:
     out = []
     when = rec.get("time")
     if not isinstance(when, str) or not _DATE.match(when.strip()):
-        out.append(("time", f"expected a date MM/DD/YYYY, got {when!r}"))
+        out.append(("time", f"expected a date MM/DD/YYYY, got {_shown(when)}"))
+    elif _day(when) is None:
+        out.append(("time", f"{when!r} is not a real date (MM/DD/YYYY, years {_YEARS[0]} to {_YEARS[1]})"))
     for key in _STAGE_KEYS.values():
         value = rec.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-            out.append((key, f"expected minutes (a number ≥ 0) or null, got {value!r}"))
+        # a negative number is read, then left out of the stages and counted (history_schema.exclude_negative)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            out.append((key, f"expected minutes (a number ≥ 0) or null, got {_shown(value)}"))
     for key in ("root cause", "mitigation", "detection"):
         if rec.get(key) is not None and not isinstance(rec[key], dict):
             out.append((key, f"expected an object or null, got {type(rec[key]).__name__}"))
@@ -174,8 +207,7 @@ def issre_history(records: list[tuple[Path, str, dict]]) -> pd.DataFrame:
         cols["mitigation_actions"].append(actions)
         cols["mitigation"].append(mitigation_category(actions[0]) if actions else None)
         cols["detection"].append(_detection(rec.get("detection"), count))
-        month, day, year = _DATE.match(rec["time"].strip()).groups()
-        cols["start"].append(pd.Timestamp(int(year), int(month), int(day), tz="UTC"))
+        cols["start"].append(_day(rec["time"]))
         for stage, key in _STAGE_KEYS.items():
             value = rec.get(key)
             cols[stage].append(float("nan") if value is None else float(value))

@@ -20,7 +20,7 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from incident.core.errors import IncidentError, Problem
+from incident.core.errors import IncidentError, Problem, capped
 from incident.io.loader import validate
 from incident.io.statuspage.feed import UPDATE_KINDS, check_feed, created_text
 
@@ -52,7 +52,7 @@ def convert_checked(feed: dict, file: str) -> list[dict]:
             continue
         out.append(data)
     if problems:
-        raise IncidentError(problems)
+        raise IncidentError(capped(problems))
     return out
 
 
