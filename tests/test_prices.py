@@ -322,7 +322,5 @@ def test_a_big_bad_file_is_refused_with_capped_problems(tmp_path):
     assert [p.line for p in found[:3]] == [2, 9, 16]
     assert found[0].path == "close" and found[0].message == "'n/a' is not a number"
     assert str(found[0]).startswith(f"{path}:2: close:")
-    bad = len(range(0, 1_000_000, 7))
-    later = 800_000  # rows dated after 2261 (each also repeats a date or comes out of order)
-    assert found[-1].message.startswith("... and ")
-    assert int(found[-1].message.split()[2]) >= bad + later - 20
+    bad_in_first_piece = len(range(0, 200_000, 7))  # reading stops after the first piece of rows with problems
+    assert found[-1].message == f"... and more problems (reading stopped after {bad_in_first_piece:,})"

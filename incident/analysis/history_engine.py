@@ -16,6 +16,12 @@ What each engine computes is the same statistic, defined once in
 default), shares within the targets, groups keyed as `group_key` keys them.
 They agree within float rounding (tests/test_history_engine.py, on the real data).
 
+Which engine: `choose_engine` keeps pandas unless the Parquet sources' footers
+say they hold more than the pandas engine's memory budget
+(`history_parquet.MAX_MEMORY_ROWS`): a few MB of Parquet can hold tens of
+millions of identical rows. Errors of DuckDB (a damaged file, a file it cannot
+read, running out of its memory limit) become one IncidentError naming the file.
+
 The median's confidence interval: the bootstrap needs the values in memory,
 so it is pandas-only. The DuckDB engine gives the distribution-free
 order-statistic interval (`median_rank_ci`): two quantiles per group at ranks
@@ -24,6 +30,7 @@ set by the binomial law, which pandas computes too with `method="rank"`.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Iterable
@@ -32,19 +39,20 @@ import numpy as np
 import pandas as pd
 
 from incident.core.errors import IncidentError
-from incident.core.extras import optional
-from incident.io.history_parquet import check_parquet, import_report_of, is_parquet, read_history
+from incident.core.extras import available, optional
+from incident.io.history_parquet import HistoryFile, error_text, inspect_history, is_parquet, read_history
 from incident.io.history_schema import STAGES, combine
 from incident.analysis.history import (
     BY_CHOICES, LEVEL, MIN_N_FOR_CI, NO_COMPONENT, TARGETS, UNKNOWN_GROUP, history_summary as pandas_summary,
     history_table, median_rank_interval, rank_fractions, summary_data,
 )
 
-__all__ = ["ENGINES", "history_summary", "load_history", "columns_for", "connect", "sql_stage_stats",
+__all__ = ["ENGINES", "choose_engine", "history_summary", "load_history", "columns_for", "connect", "sql_stage_stats",
            "sql_within_targets", "sql_group_stats"]
 
 ENGINES = ("pandas", "duckdb")
 MEMORY_LIMIT = "2GB"  # DuckDB's own cap: beyond it, it spills to disk or fails cleanly, never the machine
+MEMORY_SETTING = "INCIDENT_DUCKDB_MEMORY"  # the environment variable that sets another cap ("8GB")
 THREADS = 2
 
 _KEY_COLUMNS = {"component": ["components"], "quarter": ["start"], "root-cause": ["root_cause_l1", "root_cause_l2"],
@@ -60,7 +68,8 @@ def history_summary(source, by: str | None = None, engine: str = "pandas", **ci)
     (`write_history`, or `incident history SOURCE --save FILE.parquet`).
     `ci` as for `distribution`; the DuckDB engine's CI method is "rank" (the
     default there), the pandas engine's default "bootstrap".
-    Raises IncidentError for a bad source, ValueError for a bad option.
+    Raises IncidentError for a bad source (and for the bootstrap asked of DuckDB),
+    ValueError for a bad option.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
@@ -70,18 +79,74 @@ def history_summary(source, by: str | None = None, engine: str = "pandas", **ci)
         table = source if isinstance(source, pd.DataFrame) else load_history(source, columns_for(by))
         return pandas_summary(table, by, **ci)
     ci.setdefault("method", "rank")
-    if ci["method"] != "rank":
-        raise ValueError("the DuckDB engine gives the rank interval of the median (method='rank'); "
-                         "the bootstrap needs the values in memory: use engine='pandas'")
-    files = parquet_sources(source)
+    infos = parquet_sources(source, columns_for(by))
+    files = [info.path for info in infos]
+    if ci["method"] != "rank":  # an IncidentError (a ValueError too): the command says it in one line
+        raise IncidentError.single(files[0], "the DuckDB engine gives the rank interval of the median (--ci rank); "
+                                             "the bootstrap needs the values in memory: use --engine pandas")
     level, min_n = ci.get("level", LEVEL), ci.get("min_n_for_ci", MIN_N_FOR_CI)
-    with connect(source=files[0]) as con:
-        view(con, files)
-        n = con.execute("SELECT count(*) FROM history").fetchone()[0]
-        stats = sql_stage_stats(con, level=level, min_n_for_ci=min_n)
-        targets = sql_within_targets(con)
-        groups = sql_group_stats(con, by, level=level, min_n_for_ci=min_n) if by else None
-    return summary_data(n, stats, targets, groups, by, _reports(files), ci)
+    duckdb = optional("duckdb", "the DuckDB engine", files[0])
+    try:
+        with connect(source=files[0]) as con:
+            view(con, files)
+            n = con.execute("SELECT count(*) FROM history").fetchone()[0]
+            stats = sql_stage_stats(con, level=level, min_n_for_ci=min_n)
+            targets = sql_within_targets(con)
+            groups = sql_group_stats(con, by, level=level, min_n_for_ci=min_n) if by else None
+    except duckdb.OutOfMemoryException:
+        raise IncidentError.single(_named(files, ""), f"DuckDB ran out of memory within its memory_limit of "
+                                   f"{_memory_limit()}: raise it with the environment variable {MEMORY_SETTING} "
+                                   "(e.g. 8GB)") from None
+    except duckdb.Error as exc:
+        text = error_text(exc)
+        raise IncidentError.single(_named(files, text), f"the DuckDB engine cannot read it: {text}") from None
+    return summary_data(n, stats, targets, groups, by, _reports(infos), ci)
+
+
+def choose_engine(sources, engine: str = "pandas", ci: str | None = None, format: str | None = None,
+                  save=None) -> tuple[str, str | None]:
+    """The engine to summarise `sources` (paths) on, and a note when it is not `engine`.
+
+    The pandas engine is kept unless the Parquet sources hold more rows or
+    bytes together than its memory budget (`HistoryFile.fits_in_memory`, read
+    from their footers, nothing else): then DuckDB, with a note saying so.
+    IncidentError when that cannot be: a source DuckDB does not read (not
+    Parquet), `save` (the table would be built in memory), the bootstrap CI
+    (`ci`), or duckdb not installed; and for a Parquet source whose footer is bad.
+    """
+    if engine != "pandas" or format not in (None, "parquet"):
+        return engine, None
+    paths = [str(p) for p in ([sources] if isinstance(sources, (str, Path)) else sources)]
+    infos = [inspect_history(p) for p in paths if is_parquet(p)]
+    if not infos:
+        return engine, None
+    total = HistoryFile("", sum(i.rows for i in infos), sum(i.nbytes for i in infos))
+    if total.fits_in_memory():
+        return engine, None
+    largest = max(infos, key=lambda i: (i.rows, i.nbytes)).path
+    if len(infos) < len(paths):
+        why = "the DuckDB engine reads only Parquet: save the other sources with --save first"
+    elif save is not None:
+        why = "--save builds the table in memory: summarise the Parquet files with --engine duckdb, without --save"
+    elif ci == "bootstrap":
+        why = "the bootstrap CI needs the values in memory: use --ci rank (the DuckDB engine's)"
+    elif not available("duckdb"):
+        why = "the DuckDB engine would read them, but needs duckdb: pip install 'incident[history]'"
+    else:
+        return "duckdb", f"{total.rows:,} rows: using the DuckDB engine (median CI by rank)"
+    raise IncidentError.single(largest, f"{total.too_large()}; {why}")
+
+
+def _named(files: list[str], text: str) -> str:
+    """The file an error message of DuckDB is about: the one it names, else the files given."""
+    for f in files:
+        if f in text:
+            return f
+    return files[0] if len(files) == 1 else f"{files[0]} (and {len(files) - 1} more)"
+
+
+def _memory_limit() -> str:
+    return os.environ.get(MEMORY_SETTING, "").strip() or MEMORY_LIMIT
 
 
 def columns_for(by: str | None) -> list[str]:
@@ -97,8 +162,9 @@ def load_history(source, columns: Iterable[str] | None = None) -> pd.DataFrame:
     return combine(read_history(p, columns) if is_parquet(p) else history_table(p) for p in paths)
 
 
-def parquet_sources(source) -> list[str]:
-    """The Parquet files of `source` (a path or paths), each checked; IncidentError otherwise."""
+def parquet_sources(source, columns: Iterable[str] | None = None) -> list[HistoryFile]:
+    """The Parquet files of `source` (a path or paths), each footer checked (`inspect_history`,
+    `columns` present and of their types); IncidentError otherwise. No memory budget: DuckDB streams."""
     if isinstance(source, pd.DataFrame):
         raise ValueError("the DuckDB engine reads Parquet files: write the table with write_history first")
     paths = [source] if isinstance(source, (str, Path)) else list(source)
@@ -109,37 +175,42 @@ def parquet_sources(source) -> list[str]:
         if not is_parquet(path):
             raise IncidentError.single(str(path), "the DuckDB engine reads Parquet history files; "
                                                   "save one with `incident history SOURCE --save FILE.parquet`")
-        files.append(check_parquet(path))
+        files.append(inspect_history(path, columns))
     return files
 
 
-def _reports(files: list[str]) -> dict[str, int]:
+def _reports(infos: list[HistoryFile]) -> dict[str, int]:
     parts = []
-    for f in files:
-        pq = optional("pyarrow.parquet", "reading Parquet", f)
+    for info in infos:
         part = pd.DataFrame()
-        part.attrs["import_report"] = import_report_of(pq.read_schema(f))
+        part.attrs["import_report"] = info.import_report
         parts.append(part)
     return combine(parts).attrs["import_report"]
 
 
 # -- DuckDB ----------------------------------------------------------------------
 class connect:
-    """A DuckDB connection capped at `memory_limit` and `threads`, spilling to a temporary folder
+    """A DuckDB connection capped at `memory_limit` (default: $INCIDENT_DUCKDB_MEMORY, else
+    MEMORY_LIMIT) and `threads`, spilling to a temporary folder
     that is removed on exit (DuckDB's default would be a .tmp folder in the working directory).
 
     IncidentError naming the `history` extra if duckdb is not installed
     (`source`: what the connection is for, named in that message).
     """
 
-    def __init__(self, memory_limit: str = MEMORY_LIMIT, threads: int = THREADS, source: str = "<history>"):
-        self.memory_limit, self.threads, self.source = memory_limit, threads, source
+    def __init__(self, memory_limit: str | None = None, threads: int = THREADS, source: str = "<history>"):
+        self.memory_limit, self.threads, self.source = memory_limit or _memory_limit(), threads, source
 
     def __enter__(self):
         duckdb = optional("duckdb", "the DuckDB engine", self.source)
         self._spill = tempfile.TemporaryDirectory(prefix="incident-duckdb-")
-        self.con = duckdb.connect(config={"memory_limit": self.memory_limit, "threads": self.threads,
-                                          "temp_directory": self._spill.name})
+        try:
+            self.con = duckdb.connect(config={"memory_limit": self.memory_limit, "threads": self.threads,
+                                              "temp_directory": self._spill.name})
+        except duckdb.Error as exc:  # a memory limit DuckDB cannot read, from $INCIDENT_DUCKDB_MEMORY
+            self._spill.cleanup()
+            raise IncidentError.single(self.source, f"cannot start DuckDB with memory_limit {self.memory_limit!r} "
+                                                    f"({MEMORY_SETTING}): {error_text(exc)}") from None
         self.con.execute("SET TimeZone = 'UTC'")  # quarters are UTC calendar quarters, as in pandas
         return self.con
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 
 from incident.cli.common import print_data
 
@@ -53,20 +54,23 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def cmd_history(args) -> int:
     from incident.analysis.history import combine, history_table
-    from incident.analysis.history_engine import history_summary
+    from incident.analysis.history_engine import choose_engine, history_summary
     from incident.io.history_parquet import write_history
 
     if args.save:
         _check_save(args.save, args.sources)
     ci = {"method": args.ci} if args.ci else {}
-    if args.engine == "duckdb" and not args.save:
+    engine, note = choose_engine(args.sources, args.engine, ci=args.ci, format=args.format, save=args.save)
+    if note:  # Parquet sources too large for pandas: DuckDB instead
+        print(f"note: {note}", file=sys.stderr)
+    if engine == "duckdb" and not args.save:
         summary = history_summary(args.sources, by=args.by, engine="duckdb", **ci)
     else:
         table = combine(history_table(source, format=args.format) for source in args.sources)
         if args.save:
             write_history(table, args.save)
-        source = args.save if args.engine == "duckdb" else table
-        summary = history_summary(source, by=args.by, engine=args.engine, **ci)
+        source = args.save if engine == "duckdb" else table
+        summary = history_summary(source, by=args.by, engine=engine, **ci)
     if args.json:
         print_data(json.dumps(summary, indent=2, ensure_ascii=False))
     else:

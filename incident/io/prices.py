@@ -24,13 +24,14 @@ import codecs
 import csv
 import io
 import os
+import re
 import stat
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from incident.core.errors import IncidentError, Problem
+from incident.core.errors import MAX_PROBLEMS as STOP_AFTER, IncidentError, Problem
 from incident.core.model import Incident
 from incident.io.files import read_bytes
 
@@ -43,6 +44,12 @@ MAX_PROBLEMS = 20  # a broken export can have thousands of bad rows; the first o
 MAX_BYTES = 50_000_000  # a century of daily bars is ~3 MB; refuse anything absurd before reading it
 CSV_FIELD_LIMIT = csv.field_size_limit()  # the csv module's limit, kept so that a runaway field is still refused
 CHUNK_ROWS = 100_000  # rows converted at a time: bounds the memory of the text cells
+# Checked before the file is scanned, so that a hostile file is refused at once:
+MAX_COLUMNS = 64  # the layouts have 2 to 7 columns, vendors add a few (dividends, splits); 50,000 took minutes
+MAX_HEADER_BYTES = 65_536  # a header line longer than this is no price file's
+MAX_LINES = 2_000_000  # a century of daily bars is 36,500 lines; bounds the row scan to ~100 MB
+PARSE_ROWS = 200_000  # rows parsed and checked at a time; reading stops once more than STOP_AFTER problems are found
+_CONTENT = re.compile(rb'[^ \t\r\n,"]')  # a byte that makes a row not blank (as csv reads a row)
 
 # a session date, optionally at midnight with an offset (yfinance's to_csv)
 _DATE_PATTERN = r"^(\d{4}-\d{2}-\d{2})(?:[ T]00:00(?::00)?(?:[+-]\d{2}:?\d{2}|Z)?)?$"
@@ -70,6 +77,7 @@ def read_prices(path: str | Path, calendar: str | None = None) -> pd.DataFrame:
     """
     file = str(path)
     data = _read(path, file)
+    _check_shape(data, file)
     rec = _records(data, file)
     rows = np.flatnonzero(~rec["blank"])
     if len(rows) == 0:
@@ -87,14 +95,11 @@ def read_prices(path: str | Path, calendar: str | None = None) -> pd.DataFrame:
     found.add(rows[wrong], rec, lambda r: Problem(
         file, "", f"expected {len(names)} fields as in the header, found {rec['fields'][r]}", int(rec["line"][r])), order=0)
     good = rows[~wrong]
-    day, codes, null_row, values = _parse(data, rec, good, names, file)
+    if found.total > STOP_AFTER or not len(good):
+        raise IncidentError(found.capped())
+    day, codes, null_row, values = _parse_checked(found, data, rec, good, names)
     line = rec["line"][good]
-
     bad_date = np.isnat(day)
-    found.add(good[bad_date], rec, lambda r: Problem(
-        file, "date", f"{_fields(data, rec, r)[0]!r} is not a date (write 2020-02-21)", int(rec["line"][r])), order=1)
-    for k, name in enumerate(names[1:]):
-        _value_problems(found, data, rec, good, codes[:, k], null_row, name, k + 1)
 
     dated = np.flatnonzero(~bad_date & ~null_row)
     _order_problems(found, day[dated], line[dated], good[dated], rec)
@@ -113,6 +118,30 @@ def read_prices(path: str | Path, calendar: str | None = None) -> pd.DataFrame:
     frame = pd.DataFrame(values[keep], columns=value_names)[out_cols]
     frame.index = pd.DatetimeIndex(day[keep], name="date").as_unit("ns")
     return frame
+
+
+def _parse_checked(found: "_Problems", data: bytes, rec: dict, good: np.ndarray, names: list[str]):
+    """`_parse` of the rows `good`, PARSE_ROWS at a time, their date and value problems added to `found`.
+
+    Stops with IncidentError once more than STOP_AFTER problems are found and
+    rows are left: a file of a million bad rows is refused after its first ones.
+    """
+    parts = []
+    for at in range(0, len(good), PARSE_ROWS):
+        piece = good[at : at + PARSE_ROWS]
+        day, codes, null_row, values = _parse(data, rec, piece, names, found.file)
+        found.add(piece[np.isnat(day)], rec, lambda r: Problem(
+            found.file, "date", f"{_fields(data, rec, r)[0]!r} is not a date (write 2020-02-21)",
+            int(rec["line"][r])), order=1)
+        for k, name in enumerate(names[1:]):
+            _value_problems(found, data, rec, piece, codes[:, k], null_row, name, k + 1)
+        parts.append((day, codes, null_row, values))
+        if found.total > STOP_AFTER and at + PARSE_ROWS < len(good):
+            found.stopped = True
+            raise IncidentError(found.capped())
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate(p) for p in zip(*parts))
 
 
 def artefacts(df: pd.DataFrame) -> pd.DataFrame:
@@ -205,13 +234,51 @@ def _inside(folder: Path, relative: str, file: str, field: str) -> Path:
     symbolic link inside the folder that points elsewhere.
     """
     path = folder / relative
-    if not path.resolve().is_relative_to(folder.resolve()):
+    try:
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError) as exc:  # a symbolic link loop (RuntimeError before Python 3.13), no permission
+        reason = "a symbolic link loop" if isinstance(exc, RuntimeError) else (exc.strerror or str(exc))
+        raise IncidentError.single(file, f"{relative!r} cannot be followed: {reason}", path=field) from None
+    if not inside:
         raise IncidentError.single(file, f"{relative!r} leads outside the incident folder; price files must be inside it",
                                    path=field)
     return path
 
 
 # -- reading ------------------------------------------------------------------
+def _check_shape(data: bytes, file: str) -> None:
+    """Refuse at once a file with no header, a header too long or too wide, or too many lines.
+
+    Only the header line (the first that is not blank) is read, under
+    MAX_HEADER_BYTES, and the newlines counted: the row scan and the checks
+    after it cost time and memory per column and per row.
+    """
+    found = _CONTENT.search(data)
+    if found is None:
+        raise IncidentError.single(file, f"the file is empty; expected a header line ({LAYOUTS})", line=1)
+    start = data.rfind(b"\n", 0, found.start()) + 1
+    line = data.count(b"\n", 0, start) + 1
+    end = data.find(b"\n", start, start + MAX_HEADER_BYTES + 1)
+    if end < 0:
+        if len(data) - start > MAX_HEADER_BYTES:
+            raise IncidentError.single(file, f"the header line is longer than {MAX_HEADER_BYTES:,} bytes; "
+                                             f"expected {LAYOUTS}", line=line)
+        end = len(data)
+    header = data[start:end]
+    if header.count(b",") >= MAX_COLUMNS:  # commas inside quotes do not separate: count the fields as csv does
+        try:
+            width = len(next(csv.reader([header.decode("utf-8", errors="replace")]), []))
+        except csv.Error:
+            width = header.count(b",") + 1
+        if width > MAX_COLUMNS:
+            raise IncidentError.single(file, f"the header has {width:,} columns; a price file has at most "
+                                             f"{MAX_COLUMNS} ({LAYOUTS})", line=line)
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    if lines > MAX_LINES:
+        raise IncidentError.single(file, f"{lines:,} lines; a price file has at most {MAX_LINES:,} "
+                                         "(a century of daily bars is 36,500)")
+
+
 def _read(path, file: str) -> bytes:
     """The file's bytes without a byte-order mark, checked to be UTF-8."""
     try:  # a regular file over the limit is refused by its size, before a byte is read
@@ -431,6 +498,7 @@ class _Problems:
 
     def __init__(self, file: str):
         self.file, self.total, self.kept = file, 0, []
+        self.stopped = False  # reading stopped once more than STOP_AFTER problems were found: total is a floor
 
     def add(self, rows: np.ndarray, rec: dict, message, order: int) -> None:
         """Count a problem on each of `rows` (record numbers); write out only the first few."""
@@ -444,7 +512,9 @@ class _Problems:
 
     def capped(self) -> list[Problem]:
         first = [p for _, _, p in sorted(self.kept, key=lambda t: t[:2])][:MAX_PROBLEMS]
-        if self.total > len(first):
+        if self.stopped:
+            first.append(Problem(self.file, "", f"... and more problems (reading stopped after {self.total:,})"))
+        elif self.total > len(first):
             first.append(Problem(self.file, "", f"... and {self.total - len(first)} more problems"))
         return first
 
