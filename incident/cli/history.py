@@ -14,9 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 
-from incident.cli.common import print_data
+from incident.cli.common import print_data, say
 
 # The library's choices, written here so that `incident --help` imports no pandas
 # (tests/test_cli_latency.py checks they are the library's).
@@ -62,7 +61,7 @@ def cmd_history(args) -> int:
     ci = {"method": args.ci} if args.ci else {}
     engine, note = choose_engine(args.sources, args.engine, ci=args.ci, format=args.format, save=args.save)
     if note:  # Parquet sources too large for pandas: DuckDB instead
-        print(f"note: {note}", file=sys.stderr)
+        say(f"note: {note}")
     if engine == "duckdb" and not args.save:
         summary = history_summary(args.sources, by=args.by, engine="duckdb", **ci)
     else:
