@@ -133,10 +133,11 @@ def _leap_day_between(start, end) -> str | None:
 def _check_provision(inc: Incident, claim: Claim) -> dict:
     prov = inc.provision
     named = prov.named_total
-    computed = named if claim.check.part == "named" else prov.total - named
+    computed = named if claim.check.part == "named" else prov.remainder
     status, tol = judge(claim.stated, computed, computed, stated_half=0.0)
     what = "sum of the named parts" if claim.check.part == "named" else "total minus the named parts"
-    return _result(computed, computed, computed, status, tol, f"{what}: {computed:,.0f} {prov.currency}")
+    amount = f"{computed:,.0f}" if computed == int(computed) else f"{computed:,}"  # 0.3 stays 0.3, not 0
+    return _result(computed, computed, computed, status, tol, f"{what}: {amount} {prov.currency}")
 
 
 _CHECKS: dict[str, Callable[[Incident, Claim], dict]] = {

@@ -20,10 +20,7 @@ def provision_table(inc: Incident) -> pd.DataFrame:
     prov = inc.provision
     if prov is None:
         raise ValueError(f"incident {inc.id!r} has no provision")
-    named_total = prov.named_total
-    remainder = prov.total - named_total
-    if remainder < 0:
-        raise ValueError(f"named parts {named_total:,.0f} exceed the total {prov.total:,.0f}")
+    named_total, remainder = prov.named_total, prov.remainder  # exact sums of the amounts as written
     rows = [
         {
             "party": p.party,

@@ -27,9 +27,9 @@ def cmd_validate(args) -> int:
         try:
             inc = load(path)
             if inc.market is not None:
-                from incident.report.summary import summary
+                from incident.market.reaction import check_market
 
-                summary(inc)
+                check_market(inc)
         except IncidentError as exc:
             report_problems(exc)
             failed += 1

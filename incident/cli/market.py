@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from incident.cli.common import EXIT_BAD_INPUT, say
 
@@ -67,7 +68,7 @@ def cmd_event_study(args) -> int:
         "windows": {w: {"car": float(r.car), "t": float(r.t), "p": float(r.p)} for w, r in result.car.iterrows()},
     }
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json_text(out))
         return 0
     print(f"day 0 {out['day0']} ({args.calendar}), {result.model} model, estimation {out['estimation']} "
           f"({result.estimation_dates[0]:%Y-%m-%d}..{result.estimation_dates[1]:%Y-%m-%d}, n {result.n})")
@@ -87,7 +88,7 @@ def cmd_market_study(args) -> int:
     study = incidents_study(incidents, windows=args.window or STUDY_WINDOWS, model=args.model,
                             estimation=args.estimation)
     if args.json:
-        print(json.dumps(study_json(study), indent=2))
+        print(json_text(study_json(study)))
         return 0
     print(f"{len(study.events)} events, {study.model} model, estimation {study.estimation[0]}..{study.estimation[1]}")
     print()
@@ -126,6 +127,20 @@ def study_json(study) -> dict:
     }
     return {"model": study.model, "estimation": f"{study.estimation[0]}..{study.estimation[1]}",
             "events": events, "windows": windows}
+
+
+def json_text(data) -> str:
+    """`data` as JSON: a number that is not finite (a test with no variance) is null, never NaN or Infinity."""
+    def finite(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [finite(v) for v in value]
+        return value
+
+    return json.dumps(finite(data), indent=2, allow_nan=False)
 
 
 def _fail(message: str, status: int) -> int:

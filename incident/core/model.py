@@ -8,13 +8,16 @@ part of the fact) and are resolved with `Incident.when`.
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from decimal import Decimal
 from functools import cached_property
-from typing import Annotated, Literal, Union, get_args
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Annotated, Any, Literal, Union, get_args
 
-from pathlib import Path
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator,
+)
 
 from incident.core.times import TIME_PATTERN, When, parse_when, zone
 
@@ -25,6 +28,57 @@ Sources = Annotated[list[Id], Field(min_length=1, description="ids of the source
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]  # ISO 4217
+
+
+def _real_date(text: str) -> str:
+    """A date written YYYY, YYYY-MM or YYYY-MM-DD must be one of the calendar (not 2019-02-30)."""
+    parts = [int(p) for p in text.split("-")]
+    try:
+        date(*(parts + [1, 1][len(parts) - 1:]))
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a real date ({exc})") from None
+    return text
+
+
+# a day of the calendar, YYYY-MM-DD (2019-02-30 is refused here, not by pandas in a notebook later)
+DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date)]
+
+
+class CrossFieldError(ValueError):
+    """Rules that span fields, broken: (field path relative to the model, message) pairs.
+
+    Raised by the models' validators, so that `Incident.model_validate` applies
+    the same rules as the loader; the loader reports each pair at its field.
+    """
+
+    def __init__(self, problems: list[tuple[tuple, str]]):
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{path_text(path)}: {message}" for path, message in self.problems))
+
+
+def path_text(parts: tuple) -> str:
+    """('milestones', 3, 'at') -> 'milestones[3].at'; a key that is not a plain name is quoted (['a b'])."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not re.fullmatch(r"\w[\w-]*", str(part)):
+            out += f"[{str(part)!r}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+MAX_ECHO = 200  # characters of a bad value repeated in a message: enough to find it, not a 5 MB wall
+
+
+def shown(value: Any) -> str:
+    """`repr(value)`, cut to about MAX_ECHO characters."""
+    text = repr(value)
+    if len(text) <= MAX_ECHO:
+        return text
+    return f"{text[:MAX_ECHO]}... ({len(text):,} characters)"
+
 
 MilestoneKind = Literal[
     "trigger", "impact", "detection", "diagnosis", "mitigation", "recovery",
@@ -49,16 +103,6 @@ class Fact(Strict):
     text: Text = Field(description="the fact, in the file's words (English)")
     quote: Quote | None = Field(None, description="the source's own words, verbatim, in its language and script")
     sources: Sources
-
-
-def _real_date(text: str) -> str:
-    """A source's date (YYYY, YYYY-MM or YYYY-MM-DD) must be a date of the calendar."""
-    parts = [int(p) for p in text.split("-")]
-    try:
-        date(*(parts + [1, 1][len(parts) - 1:]))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a real date (write YYYY, YYYY-MM or YYYY-MM-DD)") from None
-    return text
 
 
 class Source(Strict):
@@ -131,10 +175,41 @@ class Provision(Strict):
     description: str = Field("", description="what the provision is, in the source's terms")
     sources: Sources
 
+    # Sums of money are exact on the decimals the author wrote: 0.1 + 0.2 is 0.3, not
+    # 0.30000000000000004. A float's repr is the shortest decimal that reads back as it,
+    # i.e. the YAML text itself (up to 15 significant digits), whatever the currency's
+    # minor unit (JPY has none, BHD three), which rounding to cents would have to know.
     @property
     def named_total(self) -> float:
         """What the named parties bear together; the remainder party bears the rest."""
-        return sum(p.amount for p in self.parties)
+        return float(self._named())
+
+    @property
+    def remainder(self) -> float:
+        """What the remainder party bears: the total minus the named parts, computed exactly."""
+        return float(_decimal(self.total) - self._named())
+
+    def _named(self) -> Decimal:
+        return sum((_decimal(p.amount) for p in self.parties), Decimal(0))
+
+    @model_validator(mode="after")
+    def _parts_within_total(self):
+        named, total = self._named(), _decimal(self.total)
+        if named > total:
+            raise CrossFieldError([(("parties",), f"named parts add up to {_plain(named)}, more than the total "
+                                                   f"{_plain(total)}")])
+        return self
+
+
+def _decimal(amount: float) -> Decimal:
+    """The decimal an amount was written as (see `Provision`)."""
+    return Decimal(repr(float(amount)))
+
+
+def _plain(amount: Decimal) -> str:
+    """1,000.01 and 1,000: grouped, with the decimals written and no more."""
+    text = f"{amount:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class CashScheme(Strict):
@@ -198,7 +273,7 @@ class ActionItem(Strict):
         description="mitigate (limit the next one's harm), prevent (stop a repeat), detect (see it sooner) or process")
     owner: str | None = Field(None, description="a team or a role (or a person, for an internal report)")
     priority: Literal["P0", "P1", "P2", "P3"] | None = None
-    due: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = Field(
+    due: DateText | None = Field(
         None, description="YYYY-MM-DD")
     ticket: str | None = Field(None, description="the tracker's id or link, shown as text")
     status: Literal["open", "in_progress", "done", "wont_do"] = "open"
@@ -277,20 +352,20 @@ class ProvisionCheck(Strict):
 
 class PriceCheck(Strict):
     kind: Literal["price"]
-    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    date: DateText
     field: Literal["open", "high", "low", "close"] = "close"
     series: Literal["stock", "benchmark"] = "stock"
 
 
 class ReturnCheck(Strict):
     kind: Literal["return"]
-    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    date: DateText
     series: Literal["stock", "benchmark"] = "stock"
 
 
 class NearHighCheck(Strict):
     kind: Literal["near_high"]
-    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    date: DateText
     within: Annotated[float, Field(gt=0, lt=1)] = Field(0.10, description="'near' means within this fraction of the high")
 
 
@@ -323,7 +398,7 @@ class Market(Strict):
     day0: Annotated[date, Field(strict=False)] | None = Field(
         None, description="the session the event study calls day 0, when the calendar's rule is overridden")
     day0_reason: Text | None = Field(None, description="why day 0 is not the session the rule gives (required with day0)")
-    listing_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = Field(
+    listing_date: DateText | None = Field(
         None, description="the first session of the stock"
     )
     offer_price: Money | None = Field(None, description="the IPO price")
@@ -336,6 +411,23 @@ class Market(Strict):
             raise ValueError("day0_reason is required when day0 is given: say why the calendar's rule is overridden")
         if self.day0 is None and self.day0_reason is not None:
             raise ValueError("day0_reason is given without day0")
+        return self
+
+    @model_validator(mode="after")
+    def _measured_against_another(self):
+        """An event study measures a stock against the market: the benchmark is another series, in another file."""
+        out = []
+        if self.ticker.strip().casefold() == self.benchmark.strip().casefold():
+            out.append((("benchmark",), f"the benchmark {shown(self.benchmark)} is the stock itself; measure the "
+                                        "stock against an index or a fund (e.g. ^HSI, SPY)"))
+        for key in ("prices", "benchmark_prices"):
+            if not _inside_folder(getattr(self, key)):
+                out.append(((key,), "must be a path inside the incident folder (relative, without '..')"))
+        if not out and _same_path(self.prices, self.benchmark_prices):
+            out.append((("benchmark_prices",), f"is the stock's own price file ({shown(self.prices)}); give the "
+                                               "benchmark's prices"))
+        if out:
+            raise CrossFieldError(out)
         return self
 
 
@@ -377,6 +469,20 @@ class Incident(Strict):
     claims: list[Claim] = Field([], description="what sources state, recomputed from the data")
     market: Market | None = Field(None, description="a listed company's share price around the incident")
     notes: list[Fact] = Field([], description="other sourced facts (aftermath, context)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        zone(name)  # ValueError with a readable message
+        return name
+
+    @model_validator(mode="after")
+    def _cross_field(self):
+        """The rules that span fields (`check_references`): `model_validate` from code applies them too."""
+        problems = check_references(self)
+        if problems:
+            raise CrossFieldError(problems)
+        return self
 
     _folder: Path | None = PrivateAttr(None)
     _memo: dict = PrivateAttr(default_factory=dict)
@@ -433,3 +539,163 @@ class Incident(Strict):
             if f.id == figure_id:
                 return f
         raise KeyError(figure_id)
+
+
+# -- rules that span fields ---------------------------------------------------------
+def check_references(inc: Incident) -> list[tuple[tuple, str]]:
+    """Rules that span the incident's sections, as (field path, message) pairs; `Incident` applies them.
+
+    Rules within one section are that model's own validators (`Provision`: parts within the total;
+    `Market`: a benchmark that is not the stock, data paths inside the folder).
+    """
+    out: list[tuple[tuple, str]] = []
+    source_ids = {s.id for s in inc.sources}
+    figure_ids = {f.id for f in inc.financials}
+
+    def unique(items, name):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id is None:
+                continue
+            if item.id in seen:
+                out.append(((name, i, "id"), f"duplicate id {item.id!r}"))
+            seen.add(item.id)
+
+    for name in ("sources", "milestones", "phases", "financials", "claims"):
+        unique(getattr(inc, name), name)
+    for i, m in enumerate(inc.milestones):
+        try:
+            parse_when(m.at, inc.tz, m.precision, m.approximate)
+        except ValueError as exc:
+            out.append((("milestones", i, "at"), str(exc)))
+
+    def when(ref: str, path: tuple):
+        try:
+            return inc.when(ref)
+        except ValueError as exc:
+            if ref in inc.milestones_by_id:
+                return None  # the milestone's own time is wrong, and reported at the milestone
+            if re.match(r"\d{4}-\d{2}-\d{2}", ref):  # meant as a time: say what is wrong with it
+                out.append((path, str(exc)))
+            else:
+                hint = "a milestone id or a time"
+                out.append((path, f"{shown(ref)} is neither a known milestone id nor a valid time ({hint})"))
+            return None
+
+    def ordered(start_ref, end_ref, path, start_field, end_field):
+        start, end = when(start_ref, path + (start_field,)), when(end_ref, path + (end_field,))
+        if start and end:
+            s_lo, _ = start.bounds()
+            _, e_hi = end.bounds()
+            if e_hi < s_lo or (start.exact and end.exact and e_hi == s_lo):
+                out.append((path + (end_field,), f"ends ({end.label()}) before it starts ({start.label()})"))
+
+    for i, p in enumerate(inc.phases):
+        ordered(p.start, p.end, ("phases", i), "start", "end")
+    comp = inc.compensation
+    if comp and comp.cash:
+        ordered(comp.cash.window_start, comp.cash.window_end, ("compensation", "cash"), "window_start", "window_end")
+        for key in ("window_start", "window_end"):  # the payout is hours × rate: a date alone gives no hours
+            ref = getattr(comp.cash, key)
+            try:
+                point = inc.when(ref)
+            except ValueError:
+                continue  # reported above
+            if not point.exact:
+                out.append((("compensation", "cash", key),
+                            f"{shown(ref)} is known only to the {point.precision}; the compensated window needs times "
+                            "to the minute"))
+    if inc.market and inc.market.event_start:
+        when(inc.market.event_start, ("market", "event_start"))
+
+    prov = inc.provision
+    out += _before_start(inc)
+
+    for i, c in enumerate(inc.claims):
+        check = c.check
+        refs = {k: getattr(check, k) for k in ("start", "end", "current", "prior", "minuend", "subtrahend") if getattr(check, k, None)}
+        for key, ref in refs.items():
+            if check.kind == "duration":
+                ordered(check.start, check.end, ("claims", i, "check"), "start", "end")
+                break
+            if ref not in figure_ids:
+                out.append((("claims", i, "check", key), f"unknown financial figure {shown(ref)}"))
+        if check.kind == "provision" and prov is None:
+            out.append((("claims", i, "check"), "a provision claim needs a provision section"))
+        if check.kind in MARKET_CHECK_KINDS and inc.market is None:
+            out.append((("claims", i, "check"), "a market claim needs a market section"))
+
+    # every fact's sources must exist
+    for path, ids in _source_refs(inc):
+        for j, sid in enumerate(ids):
+            if sid not in source_ids:
+                out.append((path + (j,), f"unknown source {shown(sid)} (known: {', '.join(sorted(source_ids))})"))
+    return out
+
+
+def duration_start(inc: Incident) -> str | None:
+    """Id of the milestone durations count from: the first impact that happened, else the first detection."""
+    for kind in ("impact", "detection"):
+        points = []
+        for m in inc.milestones:
+            if m.kind == kind and m.status == "happened":
+                try:
+                    points.append((inc.when(m.id).bounds()[0], m.id))
+                except ValueError:
+                    continue  # reported at the milestone
+        if points:
+            return min(points)[1]
+    return None
+
+
+_DURATION_ENDS = ("detection", "diagnosis", "mitigation", "recovery")
+
+
+def _before_start(inc: Incident) -> list[tuple[tuple, str]]:
+    """Detection, diagnosis, mitigation and recovery cannot come before the start (a negative duration)."""
+    start_id = duration_start(inc)
+    if start_id is None:
+        return []
+    start = inc.when(start_id)
+    out = []
+    for i, m in enumerate(inc.milestones):
+        if m.kind not in _DURATION_ENDS or m.status != "happened":
+            continue
+        try:
+            point = inc.when(m.id)
+        except ValueError:
+            continue
+        if point.bounds()[1] < start.bounds()[0]:
+            out.append((("milestones", i, "at"),
+                        f"this {m.kind} ({point.label()}) is before the incident's start ({start.label()}, milestone "
+                        f"{start_id!r}), which would make a negative duration: correct the time, or the start"))
+    return out
+
+
+def _inside_folder(relative: str) -> bool:
+    """Whether a data path stays in the incident folder: relative, no '..' (either slash)."""
+    windows = PureWindowsPath(relative)
+    return not (PurePosixPath(relative).is_absolute() or windows.anchor or ".." in windows.parts)
+
+
+def _same_path(a: str, b: str) -> bool:
+    """Whether two paths inside the folder name the same file ('prices/a.csv' and './prices//a.csv')."""
+    return PurePosixPath(a.replace("\\", "/")) == PurePosixPath(b.replace("\\", "/"))
+
+
+def _source_refs(inc: Incident):
+    """(path of a `sources` list, the ids in it) for every sourced item (the incident's own list excluded)."""
+
+    def walk(value, path):
+        if isinstance(value, BaseModel):
+            for key, item in value.__dict__.items():  # the fields, without pydantic's attribute lookup
+                if key in ("sources", "remainder_sources") and path != () and isinstance(item, list):
+                    yield path + (key,), item
+                elif isinstance(item, (BaseModel, list)):
+                    yield from walk(item, path + (key,))
+        elif value and isinstance(value[0], (BaseModel, list)):  # a list of text holds no sources list
+            for i, item in enumerate(value):
+                if isinstance(item, (BaseModel, list)):
+                    yield from walk(item, path + (i,))
+
+    yield from walk(inc, ())

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from incident.core.errors import IncidentError, Problem
+from incident.core.model import path_text  # noqa: F401 (re-exported: the loader's messages use it)
 from incident.io.files import read_text
 
 MAX_BYTES = 5_000_000  # an incident file is a few kB; refuse anything absurd
@@ -97,24 +98,6 @@ def _compose_fast(text: str):
     return yaml.compose(text, Loader=yaml.CSafeLoader)
 
 
-def path_text(parts: tuple) -> str:
-    """('milestones', 3, 'at') -> 'milestones[3].at'.
-
-    A key that is not a plain name is quoted (['root cause']), so that a key
-    holding a line break or a terminal escape cannot forge or hide a line of
-    an error message.
-    """
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not re.fullmatch(r"\w[\w-]*", str(part)):
-            out += f"[{str(part)!r}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 def load_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     """Parse one YAML document into plain data and a {field path: line} map."""
     text = read_text(path, MAX_BYTES, "incident file")
@@ -175,12 +158,35 @@ def _build(node, path: tuple, lines: dict, problems: list, file: str, loader) ->
     if node.tag not in _PLAIN_TAGS:
         problems.append(Problem(file, path_text(path), f"tag {node.tag!r} is not allowed (plain YAML values only)", line))
         return None
+    if node.tag in _NUMBER_TAGS:
+        refused = _yaml11_number(node.value)
+        if refused:
+            problems.append(Problem(file, path_text(path), refused, line))
+            return None
     try:
         return loader.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError) as exc:
         shown = node.value if len(node.value) <= 60 else node.value[:50] + "..."  # a 5,000-digit number, say
         problems.append(Problem(file, path_text(path), f"cannot read value {shown!r}: {exc}", line))
         return None
+
+
+# YAML 1.1 (PyYAML's) reads `1:30` as 90 (base 60) and `010` as 8 (octal); YAML 1.2 and
+# every other reader see 1:30 as text and 010 as ten. An incident file means neither silently.
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?")
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+
+
+def _yaml11_number(text: str) -> str | None:
+    """Why a plain number must be written otherwise, or None if it reads the same in every YAML."""
+    if _SEXAGESIMAL.fullmatch(text):
+        return (f"{text} is read by YAML 1.1 as a base-60 number; quote it (\"{text}\") if it is text, "
+                "or write the number in decimal")
+    if _LEADING_ZERO.fullmatch(text):
+        return (f"{text} has a leading zero, which YAML 1.1 reads as an octal number; write it without the zero, "
+                f"or quote it (\"{text}\") if it is text")
+    return None
 
 
 # -- writing plain data, fast -------------------------------------------------

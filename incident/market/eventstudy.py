@@ -94,7 +94,7 @@ def returns(close: pd.Series) -> pd.Series:
 
 def fit_model(stock: pd.Series, benchmark: pd.Series, model: str = "market") -> Fit:
     """Fit a model of normal returns by OLS on aligned returns (NaN pairs dropped)."""
-    y, X, _ = _design(stock, benchmark, model)
+    y, X, m = _design(stock, benchmark, model)
     n, k = X.shape
     if n <= k + 1:
         raise ValueError(f"the {model} model needs more than {k + 1} returns to fit, got {n}")
@@ -105,6 +105,7 @@ def fit_model(stock: pd.Series, benchmark: pd.Series, model: str = "market") -> 
     resid = y - X @ params
     dof = n - k
     sigma = float(np.sqrt(resid @ resid / dof))
+    check_sigma(sigma, y + m if model == "market-adjusted" else y, model)
     if model == "market":
         alpha, beta = params
     elif model == "constant-mean":
@@ -176,6 +177,7 @@ def event_study(
     est = r.loc[est_lo:est_hi].set_index("date")
     dropped = est.index[est["flagged"] | est[["stock", "benchmark"]].isna().any(axis=1)]
     fit = fit_model(est["stock"].drop(dropped), est["benchmark"].drop(dropped), model)
+    _missing_returns(r, windows, stock_close, bench_close)
 
     from scipy.special import stdtr  # Student t CDF; scipy.stats costs three times the import
 
@@ -298,6 +300,45 @@ def compare_models(
 
 
 # -- helpers ------------------------------------------------------------------
+class PriceDataError(ValueError):
+    """The prices of one series cannot give the study (no variance, a missing close): `series` says which."""
+
+    def __init__(self, message: str, series: str):
+        super().__init__(message)
+        self.series = series  # "stock" or "benchmark"
+
+
+def check_sigma(sigma: float, stock: np.ndarray, model: str, which: str = "the estimation window") -> None:
+    """ValueError when the model explains the stock's returns exactly: every t and p would divide by zero.
+
+    Residuals below a billionth of the returns' own size are rounding noise
+    (a stock measured against itself), not a variance to test against.
+    """
+    scale = float(np.max(np.abs(stock))) if len(stock) else 0.0
+    if not sigma > 1e-9 * scale or sigma == 0:
+        why = ("the stock's returns do not vary (constant prices?)" if np.ptp(stock) == 0 else
+               "the stock moves exactly as the benchmark (is the benchmark the stock itself?)")
+        raise PriceDataError(f"the {model} model leaves no abnormal return over {which}: {why}; "
+                             "abnormal returns cannot be tested against a variance of zero", "stock")
+
+
+def _missing_returns(r: pd.DataFrame, windows, stock_close: pd.Series, bench_close: pd.Series) -> None:
+    """ValueError naming the first session without a close that leaves a window's CAR undefined."""
+    for a, b in windows:
+        for day in range(a, b + 1):
+            row = r.loc[day]
+            for name, column, close in (("stock", "stock", stock_close), ("benchmark", "benchmark", bench_close)):
+                if pd.isna(row[column]):
+                    prev = r.loc[day - 1, "date"] if day - 1 in r.index else None
+                    have = pd.DatetimeIndex(close.dropna().index).normalize()
+                    missing = [d for d in (prev, row["date"]) if d is not None and d not in have]
+                    when = missing[0] if missing else row["date"]
+                    raise PriceDataError(
+                        f"the {name} has no close on {when:%Y-%m-%d}, a session of the calendar, so the return "
+                        f"of day {day} ({row['date']:%Y-%m-%d}) in window {window_label((a, b))} is unknown; "
+                        "add the bar, or choose a window without it", name)
+
+
 def _aligned_closes(stock_close: pd.Series, bench_close: pd.Series, sessions) -> pd.DataFrame:
     """Both closes on the dates they share (on every session, if given)."""
     closes = pd.concat({"stock": stock_close, "benchmark": bench_close}, axis=1, join="inner").astype(float)

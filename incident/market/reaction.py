@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from incident.market.eventstudy import (
-    DEFAULT_ESTIMATION, DEFAULT_WINDOWS, EventStudy, event_returns, event_study, window_label,
+    DEFAULT_ESTIMATION, DEFAULT_WINDOWS, EventStudy, PriceDataError, event_returns, event_study, window_label,
 )
 from incident.core.model import Incident
 from incident.io.loader import file_label
@@ -87,10 +87,13 @@ def _on_prices(inc: Incident, prices: Prices | None, compute):
     except ValueError as exc:
         if isinstance(exc, IncidentError):
             raise
+        # what the prices cannot give is said at the price file; the rest (too few sessions) at day 0's field
+        path = ({"stock": "market.prices", "benchmark": "market.benchmark_prices"}[exc.series]
+                if isinstance(exc, PriceDataError) else day_zero_field(inc))
         raise IncidentError.single(
             file_label(inc),
             f"day 0 is {day0.date()}: {exc} (prices {_day(stock.index[0])}..{_day(stock.index[-1])})",
-            path=day_zero_field(inc),
+            path=path,
         ) from None
 
 
@@ -123,8 +126,20 @@ def incidents_study(
     windows = [(int(a), int(b)) for a, b in windows]
     last = max(span[1], *(b for _, b in windows))
     rows, stock, bench = [], [], []
+    seen: dict[str, Incident] = {}
     for inc in incidents:
+        if inc.id in seen:  # one event counted twice would halve every test's standard error for nothing
+            where = "the same folder" if seen[inc.id].folder == inc.folder else file_label(seen[inc.id])
+            raise IncidentError.single(file_label(inc), f"incident {inc.id!r} is in the study twice ({where}); "
+                                                        "give each incident once", path="id")
+        seen[inc.id] = inc
         r = incident_returns(inc, estimation[0], last)
+        event = (inc.market.ticker.strip().casefold(), inc.market.exchange, r.at[0, "date"])
+        twin = next((row["id"] for row in rows if (row["ticker"].strip().casefold(), row["exchange"], row["day0"])
+                     == event), None)
+        if twin is not None:  # the same returns twice: a cross-sectional variance of zero, tests infinite
+            raise IncidentError.single(file_label(inc), f"the same event as incident {twin!r} ({inc.market.ticker}, "
+                                                        f"day 0 {_day(event[2])}); give each event once", path="market")
         # a flagged bar is left out of the fit, as in the single-event study; in the event window it stays
         est = (r.index <= estimation[1]) & r["flagged"].to_numpy()
         stock.append(r["stock"].mask(est).to_numpy())
@@ -168,6 +183,33 @@ def market_summary(inc: Incident, model: str = "market") -> dict:
         "excluded_returns": [_day(d) for d in result.excluded],
         "missing_sessions": sorted({_day(d) for d in gaps.loc[gaps["problem"] == "missing session", "date"]}),
     }
+
+
+def check_market(inc: Incident) -> None:
+    """Compute what the reports compute from the market section; IncidentError naming the file and field if any fails.
+
+    `incident.load` checks the file itself (its fields and the rules between
+    them); this is the check that needs the data files and the exchange
+    calendar, which the loader, below this layer, cannot do: the price files
+    are read, day 0 is placed, the event study is fitted under every model,
+    every milestone gets its session, the prices are rebased and the claims
+    are checked. `incident validate` and the report call it before anything
+    runs, so a broken price file or an impossible day 0 is one line and exit 2,
+    never a notebook that fails halfway. Every result is kept on `inc`, so the
+    report computes nothing twice.
+    """
+    if inc.market is None:
+        return
+    from incident.analysis.claims import check_claims
+    from incident.market.eventstudy import MODELS
+    from incident.market.sessions import session_table
+
+    market_summary(inc)  # the price files, their flagged bars and gaps, day 0 and the default event study
+    for model in MODELS:
+        market_event_study(inc, model=model)
+    session_table(inc)
+    rebased_prices(inc)
+    check_claims(inc)
 
 
 def rebased_prices(inc: Incident, base_date=None, prices: Prices | None = None) -> pd.DataFrame:

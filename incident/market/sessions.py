@@ -9,9 +9,13 @@ The rule for mapping a moment to a session:
   News in the closing auction that follows (16:00–16:10) cannot move the
   close freely, so it counts as after the close;
 - a time on a day the exchange is closed maps to the next session;
-- a date without a time (day precision) maps by its date: that session if
-  the exchange was open that day, else the next one. A source that gives only
-  the day does not say whether the market saw the news before the close.
+- a date without a time (day precision) is the whole local day of the
+  incident's zone, and its first instant on the exchange's clock decides: the
+  session of that date if the exchange was open and the day begins before
+  the close, else the next one. In the exchange's zone this is "by date" (a
+  source that gives only the day does not say whether the market saw the news
+  before the close); a day in Los Angeles begins at 16:00 Hong Kong time, after
+  the HKEX close, so an LA date maps to Hong Kong's next session.
 
 Times known to the hour or finer are placed by their earliest moment; with a
 close on the hour an hour-precision time is never ambiguous.
@@ -151,7 +155,7 @@ def _place(moment, c) -> tuple[pd.Timestamp, str]:
         moment = parse_when(moment, c.tz)
     if isinstance(moment, When):
         if moment.precision == "day":
-            return _by_date(pd.Timestamp(moment.earliest.date()), c)
+            return _by_day(moment, c)
         moment = moment.earliest
     if isinstance(moment, date) and not isinstance(moment, datetime):
         return _by_date(pd.Timestamp(moment), c)
@@ -173,6 +177,26 @@ def _by_date(day: pd.Timestamp, c) -> tuple[pd.Timestamp, str]:
     if c.is_session(day):
         return day, "by date"
     return c.date_to_session(day, "next"), "by date; closed day"
+
+
+def _by_day(day: When, c) -> tuple[pd.Timestamp, str]:
+    """A date without a time is the whole local day: where its first instant falls on the exchange's clock decides.
+
+    In the exchange's own zone (or one a few hours east) that is the date's
+    session, by date. A day that begins after the exchange's close, as
+    2020-02-24 in Los Angeles does for Hong Kong (16:00 there), cannot have
+    been seen by that session: the next one is day 0.
+    """
+    first = pd.Timestamp(day.earliest).tz_convert(c.tz)
+    date_there = pd.Timestamp(first.date())
+    _within(date_there, c)
+    if not c.is_session(date_there):
+        shifted = date_there.date() != day.earliest.date()  # a day that begins the evening before there
+        return c.date_to_session(date_there, "next"), ("by date; the day begins on a closed day there" if shifted
+                                                      else "by date; closed day")
+    if first >= c.session_close(date_there):
+        return c.next_session(date_there), "by date; the day begins after the close"
+    return date_there, "by date"
 
 
 def _within(day: pd.Timestamp, c) -> None:

@@ -112,6 +112,10 @@ def fit_models(stock: np.ndarray, bench: np.ndarray, estimation: np.ndarray, mod
     resid = np.where(ok, y - alpha[:, None] - beta[:, None] * x, 0.0)
     dof = n - k
     sigma = np.sqrt((resid**2).sum(axis=1) / dof)
+    from incident.market.eventstudy import check_sigma
+
+    for i in range(len(n)):  # a zero variance makes every standardised return and test infinite
+        check_sigma(float(sigma[i]), np.where(ok[i], y[i], 0.0), model, f"the estimation window of event {i + 1}")
     return Fits(model, alpha, beta, sigma, n, dof, mx, sxx)
 
 
@@ -211,7 +215,10 @@ def generalized_sign_z(ar_estimation: np.ndarray, car: np.ndarray) -> tuple[floa
 
 def window_tests(ar: np.ndarray, sd: np.ndarray, dof: np.ndarray, days: np.ndarray, estimation: np.ndarray,
                  window: tuple[int, int]) -> dict:
-    """CAAR and the five tests for one window, from events × days arrays covering estimation and event days."""
+    """CAAR and the five tests for one window, from events × days arrays covering estimation and event days.
+
+    A test whose denominator is zero (events with the same CARs, say) is NaN with its p, not ±inf with p = 0.
+    """
     cols = (days >= window[0]) & (days <= window[1])
     car = ar[:, cols].sum(axis=1)  # a missing day leaves that event's CAR missing
     sar = ar / sd
@@ -220,13 +227,17 @@ def window_tests(ar: np.ndarray, sd: np.ndarray, dof: np.ndarray, days: np.ndarr
     ranked = days >= days[estimation].min()  # the estimation window and every event day
     out = {"window": window_label(window), "start": window[0], "end": window[1], "days": int(cols.sum()),
            "n": int(np.isfinite(car).sum()), "caar": float(np.nanmean(car))}
-    for name, (stat, p) in zip(TESTS, (
-        cross_sectional_t(car),
-        patell_z(scar),
-        bmp_t(scar),
-        corrado_rank_z(ar[:, ranked], cols[ranked]),
-        generalized_sign_z(ar[:, estimation], car),
-    )):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        results = (
+            cross_sectional_t(car),
+            patell_z(scar),
+            bmp_t(scar),
+            corrado_rank_z(ar[:, ranked], cols[ranked]),
+            generalized_sign_z(ar[:, estimation], car),
+        )
+    for name, (stat, p) in zip(TESTS, results):
+        if not np.isfinite(stat):
+            stat, p = float("nan"), float("nan")
         out[name] = stat
         out[f"p {name}"] = p
     return out

@@ -289,8 +289,18 @@ def postmortem_job(incident_path, output=None, blameless=False, keep_notebook=Fa
 
 
 def _titled(job: Job, incident_path) -> None:
-    """Load and validate the incident (IncidentError if bad); the page is titled after it."""
-    job.nb["metadata"]["title"] = f"Postmortem: {load(incident_path).title}"
+    """Validate the incident as `incident validate` does (IncidentError if bad); the page is titled after it.
+
+    Runs while the kernels start: the file, then what its market section
+    computes from the price files (`check_market`), so that nothing runs
+    for an input the report would fail on halfway.
+    """
+    inc = load(incident_path)
+    if inc.market is not None:
+        from incident.market.reaction import check_market
+
+        check_market(inc)
+    job.nb["metadata"]["title"] = f"Postmortem: {inc.title}"
 
 
 def prepare_output(out: Path) -> Path:
