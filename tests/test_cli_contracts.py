@@ -91,3 +91,16 @@ def test_error_lines_escape_control_characters_and_newlines(tmp_path):
     line = one_error(run_cli("validate", folder), "no such file")
     assert "\x1b" not in line and "\u202e" not in line and "\x07" not in line
     assert "\\x1b]0;owned\\x07\\u202emid\\nline" in line
+
+
+def test_an_incident_file_linking_out_of_its_folder_is_refused_unread(tmp_path):
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("id: the-secret-line\n", encoding="utf-8")
+    folder = tmp_path / "case"
+    folder.mkdir()
+    try:
+        (folder / "incident.yaml").symlink_to(secret)
+    except OSError:
+        pytest.skip("no symbolic links here")
+    line = one_error(run_cli("validate", folder), "is a symbolic link to a file outside its folder")
+    assert "the-secret-line" not in line

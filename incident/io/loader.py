@@ -43,10 +43,28 @@ def load(path: str | Path) -> Incident:
     file = incident_file(path)
     if not file.exists():
         raise IncidentError.single(str(file), "no such file (an incident folder holds incident.yaml)")
+    _within_folder(file)
     data, lines = load_yaml(file)
     inc = validate(data, str(file), lines)
     inc._folder = file.parent
     return inc
+
+
+def _within_folder(file: Path) -> None:
+    """Refuse an incident file that is a symbolic link leading out of its folder, as price files are refused.
+
+    An incident folder travels (a repository, an archive): a link to
+    /etc/shadow in it must not be read, nor its lines echoed in messages.
+    """
+    if not file.is_symlink():
+        return
+    try:
+        inside = file.resolve().is_relative_to(file.parent.resolve())
+    except (OSError, RuntimeError):  # a loop (RuntimeError before Python 3.13), no permission
+        raise IncidentError.single(str(file), "is a symbolic link that cannot be followed") from None
+    if not inside:
+        raise IncidentError.single(str(file), "is a symbolic link to a file outside its folder; "
+                                   "copy the file into the folder instead")
 
 
 def validate(data: Any, file: str = "<data>", lines: dict[tuple, int] | None = None) -> Incident:
