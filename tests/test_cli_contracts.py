@@ -104,3 +104,21 @@ def test_an_incident_file_linking_out_of_its_folder_is_refused_unread(tmp_path):
         pytest.skip("no symbolic links here")
     line = one_error(run_cli("validate", folder), "is a symbolic link to a file outside its folder")
     assert "the-secret-line" not in line
+
+
+def test_history_save_on_a_full_disk_is_one_line(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from incident.cli import main
+    from incident.io import files
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "atomic_write", full)
+    monkeypatch.setattr("incident.io.history_parquet.atomic_write", full)
+    out = tmp_path / "history.parquet"
+    assert main(["history", str(ISSRE), "--save", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {out}: cannot write the saved history: No space left on device"
+    assert not out.exists()

@@ -67,7 +67,12 @@ def cmd_history(args) -> int:
     else:
         table = combine(history_table(source, format=args.format) for source in args.sources)
         if args.save:
-            write_history(table, args.save)
+            try:
+                write_history(table, args.save)
+            except OSError as exc:  # a full disk, the folder gone: nothing written, the old file kept
+                from incident.core.errors import IncidentError
+
+                raise IncidentError.single(args.save, f"cannot write the saved history: {exc.strerror or exc}") from None
         source = args.save if engine == "duckdb" else table
         summary = history_summary(source, by=args.by, engine=engine, **ci)
     if args.json:
