@@ -145,6 +145,36 @@ def test_timeline_time_axis_is_in_the_incident_zone(weimob, timeline):
     assert weimob.timezone in timeline.get_xlabel()
 
 
+def test_timeline_of_60000_milestones_labels_the_important_and_marks_the_rest():
+    """Issue 21: a label each made the figure place and measure 60,000 texts (the report timed out).
+
+    Past MAX_LABELS, the most important milestones are labelled and the
+    others are marks in one path: the figure's work is bounded, whatever the
+    number of milestones.
+    """
+    from incident.core.model import Incident
+    from incident.plots import timeline as tl
+
+    base = incident.load(ROOT / "data" / "gitlab-2017")
+    data = base.model_dump()
+    data["milestones"] += [{"id": f"probe-{i}", "at": f"2017-02-01 {i // 60 % 24:02d}:{i % 60:02d}", "kind": "other",
+                            "title": f"Health check {i} answered", "sources": ["S1"]} for i in range(60_000)]
+    inc = Incident.model_validate(data)
+    ax = plot_timeline(inc)
+    ax.figure.canvas.draw()
+    labels = with_gid(ax, "milestone-label:")
+    assert len(labels) == tl.MAX_LABELS
+    core = {m.id for m in base.milestones if m.kind in tl.KINDS[:6]}  # what the durations are made of
+    assert core <= {k.split(":", 1)[1] for k in labels}
+    assert len(texts(ax)) < tl.MAX_LABELS + 60  # the labels, the phases' and the axes' texts, the legend
+    assert len(ax.get_children()) < 4 * tl.MAX_LABELS + 60
+    marks = with_gid(ax, "milestone-marks")["milestone-marks"]
+    assert 0 < len(marks.get_xdata()) <= 3 * (tl.MARKS + 1)  # one tick (and a pen-up) per shared place at most
+    unlabelled = len(inc.milestones) - tl.MAX_LABELS
+    assert f"{unlabelled:,} more milestones, without labels" in texts(ax.get_legend())
+    assert not overlapping([(k, a.get_window_extent()) for k, a in labels.items()])
+
+
 # -- costs ------------------------------------------------------------------------
 def test_provision_bars_are_the_parts(weimob):
     table = provision_table(weimob)

@@ -115,7 +115,8 @@ def plot_compensation(inc: Incident, ax=None):
         ax.tick_params(length=0)
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
-        note = (f"Average daily revenue × margin × {hours:,.0f} h / 24; window {start.label()} → {end.label()}"
+        # the window on a line of its own: with its note it is too long to share one with the formula
+        note = (f"Average daily revenue × margin × {hours:,.0f} h / 24\nWindow {start.label()} → {end.label()}"
                 f"{window_note(inc)}")
         subtitle(ax, f"Cash scheme: compensation per merchant ({cash.currency})", note)
         ids = list(cash.sources)

@@ -103,10 +103,11 @@ def plot_event_study(
         legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 0), ncol=2,
                            bbox_transform=ax.transAxes + ScaledTranslation(0, -drop, ax.figure.dpi_scale_trans),
                            fontsize=7.5, frameon=False, handlelength=1.6)
+        # the legend hangs at a depth of its own: the source line under it need not follow it at each draw
         if isinstance(sources, Incident):
-            source_line(ax, sources, sources.market.sources if sources.market else None, under=[legend])
+            source_line(ax, sources, sources.market.sources if sources.market else None, under=[legend], pinned=True)
         elif sources is not None:
-            source_line(ax, sources, under=[legend])
+            source_line(ax, sources, under=[legend], pinned=True)
     return ax
 
 

@@ -22,7 +22,7 @@ from matplotlib.axis import Axis, XTick, YTick
 from matplotlib.layout_engine import ConstrainedLayoutEngine, LayoutEngine
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
-from matplotlib.transforms import Bbox
+from matplotlib.transforms import Bbox, ScaledTranslation
 
 from incident.analysis.costs import display_name
 from incident.core.model import Incident
@@ -76,9 +76,34 @@ def font_family() -> list[str]:
 
 
 @lru_cache(maxsize=None)
+def _font_path(family: str) -> str:
+    return font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+
+
+@lru_cache(maxsize=None)
 def _charmap(family: str) -> frozenset[int]:
-    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
-    return frozenset(font_manager.get_font(path).get_charmap())
+    return frozenset(font_manager.get_font(_font_path(family)).get_charmap())
+
+
+def text_width(text: str, size: float) -> float:
+    """About how wide `text` is in the house fonts at `size` points, in points (its widest line).
+
+    The sum of its characters' advances, each looked up once: no renderer,
+    no kerning. Within a few per cent of what a renderer measures, for a
+    plot that must guess a size before its figure is measured.
+    """
+    return size * max(sum(_advance(c) for c in line) for line in text.split("\n"))
+
+
+@lru_cache(maxsize=None)
+def _advance(char: str) -> float:
+    """A character's advance in ems, from the first house font that has it (an em where none has)."""
+    for family in font_family():
+        if ord(char) in _charmap(family):
+            font = font_manager.get_font(_font_path(family))
+            font.set_size(100, 72)
+            return font.load_char(ord(char)).linearHoriAdvance / 65536 / 100  # 16.16 fixed point, unhinted
+    return 1.0
 
 
 def can_render(text: str) -> bool:
@@ -132,14 +157,29 @@ def _sheet() -> dict:
     return dict(mpl.rc_params_from_file(STYLE_FILE, use_default_template=False))
 
 
+_DRAWN: list[list] = []  # per open `house_style()` block, the Axes `axes_for` gave out in it
+
+
 @contextmanager
 def house_style():
-    """Use the house style inside the block; the user's rcParams come back after."""
-    with mpl.rc_context(rc={**_sheet(), "font.family": font_family()}):
-        try:
-            yield
-        finally:
-            interactive = mpl.is_interactive()
+    """Use the house style inside the block; the user's rcParams come back after.
+
+    An Axes that `axes_for` gave out inside the block is laid out when the
+    block ends (see `lay_out`): the plot is complete then, and saving it
+    need not lay it out again.
+    """
+    drawn: list = []
+    _DRAWN.append(drawn)
+    try:
+        with mpl.rc_context(rc={**_sheet(), "font.family": font_family()}):
+            try:
+                yield
+                for ax in dict.fromkeys(drawn):
+                    lay_out(ax)
+            finally:
+                interactive = mpl.is_interactive()
+    finally:
+        _DRAWN.pop()  # this block's: blocks end in the reverse order they began
     # Interactive mode is the session's, not the style's: Jupyter's inline
     # backend turns it on when the first figure loads it, maybe inside the block.
     mpl.interactive(interactive)
@@ -152,6 +192,13 @@ class HouseLayout(LayoutEngine):
     draw, which is most of the time a figure takes; one Axes with its titles,
     tick labels, legend and source line needs its box measured once. A
     figure of several Axes is laid out by constrained layout.
+
+    The layout is remembered: a figure drawn again (saved, say) at the same
+    size, nothing in its Axes changed since, keeps its positions without
+    measuring anything again. Positions are fractions of a size in inches,
+    so they hold at any dpi. A change to anything the Axes holds (a text, a
+    tick, the legend, a limit) marks that artist stale, matplotlib's own
+    sign that it must be drawn again, and the next draw lays it out anew.
     """
 
     _adjust_compatible = False
@@ -160,31 +207,123 @@ class HouseLayout(LayoutEngine):
     def __init__(self, pad: float = 4 / 72):
         super().__init__()
         self._pad = pad  # inches between the drawing and the figure's edge
+        self._laid_out = None  # what the last layout was for, while it holds
+        self._margins = None  # inches left, right, below and above the Axes, as last measured
 
     def execute(self, fig) -> None:
-        axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_in_layout()]
-        if len(axes) != 1 or fig.subfigs:
+        ax = self.axes_of(fig)
+        if ax is None:
+            self._laid_out = self._margins = None
             ConstrainedLayoutEngine().execute(fig)
             return
-        (ax,) = axes
+        artists = _artists(ax)
+        if self._laid_out == _layout_state(ax, artists) and not any(a.stale for a in artists):
+            return
         drawn = ax.get_tightbbox(fig._get_renderer(), for_layout_only=True)
         if drawn is None:
             return
-        box, width, height, pad = ax.bbox, fig.bbox.width, fig.bbox.height, self._pad * fig.dpi
-        left, right = box.x0 - drawn.x0 + pad, drawn.x1 - box.x1 + pad
-        bottom, top = box.y0 - drawn.y0 + pad, drawn.y1 - box.y1 + pad
+        box, pad = ax.bbox, self._pad * fig.dpi
+        margins = (box.x0 - drawn.x0 + pad, drawn.x1 - box.x1 + pad, box.y0 - drawn.y0 + pad, drawn.y1 - box.y1 + pad)
+        self._margins = tuple(m / fig.dpi for m in margins)
+        self._place(fig, ax)
+
+    def keep(self, fig) -> None:
+        """Place the Axes with the room the last layout measured, at the figure's size now, measuring nothing.
+
+        For a plot that since moved things only inside its Axes, or changed
+        the figure's height: the room around the Axes is the same in inches.
+        """
+        ax = self.axes_of(fig)
+        if ax is not None and self._margins is not None and self._laid_out and self._laid_out[0] is ax:
+            self._place(fig, ax)
+
+    def _place(self, fig, ax) -> None:
+        (width, height), (left, right, bottom, top) = fig.get_size_inches(), self._margins
         if left + right < width and bottom + top < height:  # else the figure is too small for its texts
             ax.set_position([left / width, bottom / height, 1 - (left + right) / width, 1 - (bottom + top) / height])
             ax.set_in_layout(True)  # `set_position` takes it out of the layout: it is this layout's work
+        # Measuring marks ticks and annotations stale (they place themselves anew); the layout
+        # holds for them as they are now, so from here on only a change marks one stale.
+        artists = _artists(ax)
+        for artist in artists:
+            artist.stale = False
+        self._laid_out = _layout_state(ax, artists)
+
+    @staticmethod
+    def axes_of(fig):
+        """The one Axes this layout places in `fig`, or None (several: constrained layout's work)."""
+        axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_in_layout()]
+        return axes[0] if len(axes) == 1 and not fig.subfigs else None
+
+
+def _artists(ax) -> list:
+    """Everything `ax` draws, ticks made so far included (as `_texts`, without making ticks).
+
+    The Axes itself is left out: each draw marks it stale before the layout
+    runs (`apply_aspect` sets its position again), whether or not anything changed.
+    """
+    found, todo = [], list(ax.get_children())
+    while todo:
+        artist = todo.pop()
+        found.append(artist)
+        if isinstance(artist, Axis):
+            todo += [artist.label, artist.offsetText, *artist.majorTicks, *artist.minorTicks]
+        else:
+            todo += artist.get_children()
+    return found
+
+
+def _layout_state(ax, artists: list) -> tuple:
+    """What a layout of `ax` holds for besides its artists' own state: the figure's size, the Axes'
+    position and how many artists it has (removing one marks none stale)."""
+    return ax, tuple(ax.get_position().bounds), tuple(_root(ax.figure).get_size_inches()), len(artists)
+
+
+def lay_out(ax) -> None:
+    """Lay out `ax`'s figure now, if `HouseLayout` places `ax` in it; else leave it to the figure's next draw.
+
+    Every plot function ends with this (see `house_style`), once what it draws
+    is complete: the figure is then saved, or drawn, without laying it out
+    again. Measured with the figure's canvas at its size, so the texts'
+    sizes stay known to that canvas for whatever measures them next.
+    """
+    fig = _root(ax.figure)
+    engine = fig.get_layout_engine()
+    if isinstance(engine, HouseLayout) and engine.axes_of(fig) is ax:
+        engine.execute(fig)
+
+
+def keep_layout(ax) -> None:
+    """Keep the room the house layout last measured around `ax`, for the figure's size now (see `HouseLayout.keep`).
+
+    A plot that moved things only inside its Axes since calls this instead
+    of having the figure measured again; any other layout is left as it is.
+    """
+    fig = _root(ax.figure)
+    engine = fig.get_layout_engine()
+    if isinstance(engine, HouseLayout):
+        engine.keep(fig)
+
+
+def _root(fig):
+    """The top-level Figure (an Axes may sit in a SubFigure)."""
+    while getattr(fig, "_parent", None) is not None:
+        fig = fig._parent
+    return fig
 
 
 def axes_for(ax, size: tuple[float, float]):
-    """`ax` (given the house fonts and ticks), or the Axes of a new figure of `size` inches."""
+    """`ax` (given the house fonts and ticks), or the Axes of a new figure of `size` inches.
+
+    Inside `house_style()`, the Axes is laid out when the block ends.
+    """
     if ax is None:
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=size, layout=HouseLayout())
     house_axes(ax)
+    if _DRAWN:
+        _DRAWN[-1].append(ax)
     return ax
 
 
@@ -263,10 +402,15 @@ def _literal_tick(base):
 _LITERAL_TICKS = {base: _literal_tick(base) for base in (XTick, YTick)}
 
 
+# The title's height, given rather than searched for: nothing of ours is drawn above an Axes (no
+# ticks or offset text there), and the search measures the y axis again on every draw.
+TITLE_Y = 1.0
+
+
 def subtitle(ax, title: str, text: str | None = None) -> None:
     """A bold title and, under it, one or more lines of explanation."""
     lines = text.count("\n") + 1 if text else 0
-    ax.set_title(title, loc="left", pad=8 + lines * 11)
+    ax.set_title(title, loc="left", pad=8 + lines * 11, y=TITLE_Y)
     if text:
         ax.annotate(
             text, xy=(0, 1), xycoords="axes fraction", xytext=(0, 6), textcoords="offset points",
@@ -302,8 +446,14 @@ def sources_text(inc_or_ids: Incident | Iterable[str] | str, ids: Iterable[str] 
     return ("Source: " if len(parts) == 1 else "Sources: ") + " · ".join(parts)
 
 
-def source_line(ax, inc_or_ids, ids: Iterable[str] | None = None, under: Iterable = ()):
-    """Write the sources in small type under the Axes, its x labels and the artists `under`; return the text."""
+def source_line(ax, inc_or_ids, ids: Iterable[str] | None = None, under: Iterable = (), pinned: bool = False):
+    """Write the sources in small type under the Axes, its x labels and the artists `under`; return the text.
+
+    The line follows them at each draw. `pinned` measures once, now, how far
+    under the Axes they end and keeps the line there: for a plot that hangs
+    them at depths of its own (a legend at a fixed depth under the x labels),
+    where measuring them again at each draw would find the same depth.
+    """
     text = sources_text(inc_or_ids, ids)
     width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
     chars = max(40, int(width_pt / (SOURCE_SIZE * 0.56)))
@@ -319,7 +469,15 @@ def source_line(ax, inc_or_ids, ids: Iterable[str] | None = None, under: Iterabl
         boxes = [ax.bbox, axis, *(a.get_window_extent(renderer) for a in above)]
         return Bbox.union([b for b in boxes if b is not None])
 
+    if pinned:
+        root = _root(ax.figure)
+        renderer = root._get_renderer()
+        boxes = [ax.bbox, ax.xaxis.get_tightbbox(renderer), *(a.get_window_extent(renderer) for a in above)]
+        depth = (ax.bbox.y0 - Bbox.union([b for b in boxes if b is not None]).y0) / root.dpi
+        where = ax.transAxes + ScaledTranslation(0, -depth, root.dpi_scale_trans)
+    else:
+        where = ("axes fraction", below_everything)
     return ax.annotate(
-        text, xy=(0, 0), xycoords=("axes fraction", below_everything), xytext=(0, -5), textcoords="offset points",
+        text, xy=(0, 0), xycoords=where, xytext=(0, -5), textcoords="offset points",
         ha="left", va="top", fontsize=SOURCE_SIZE, color=COLOURS["faint"], gid="source-line",
     )

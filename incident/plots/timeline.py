@@ -5,20 +5,27 @@ from __future__ import annotations
 import textwrap
 
 import matplotlib.dates as mdates
+import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.transforms import ScaledTranslation
 
 from incident.core.model import Incident
 from incident.analysis.timeline import compensated_window, format_hours, milestone_table, phase_table, window_note
-from incident.plots.style import COLOURS, IMPACT_COLOURS, axes_for, house_style, renderable, source_line
+from incident.plots.style import (
+    COLOURS, IMPACT_COLOURS, TITLE_Y, axes_for, house_style, keep_layout, renderable, source_line, text_width,
+)
 
 BAR = 0.56  # height of a phase band, in rows
 LANE = 0.7  # rows between two lanes of milestone labels
 SPAN = 0.34  # height of a day-wide milestone span
 EXACT = ("second", "minute")
 UNCERTAIN_ALPHA = 0.3
+# For a label whose point is inside the Axes by construction (the time axis spans every phase and
+# milestone it labels, the rows every lane): drawn without testing, at each draw, whether it is.
+INSIDE = {"annotation_clip": False}
 
 
 def plot_timeline(inc: Incident, ax=None):
@@ -30,8 +37,10 @@ def plot_timeline(inc: Incident, ax=None):
     are day-wide spans; approximate times get a hollow marker and '~';
     planned or estimated ones a hollow diamond, a dashed guide and their
     status in the label. Labels are stacked in lanes so that none overlaps
-    another. The time axis scales with the span: minutes for an outage of
-    an hour, hours for a day, days for weeks, the first day always named.
+    another. Past MAX_LABELS milestones, the most important are labelled
+    and the others are short ticks without labels (see `_labelled`). The
+    time axis scales with the span: minutes for an outage of an hour, hours
+    for a day, days for weeks, the first day always named.
     """
     phases = phase_table(inc, gaps=True)
     milestones = milestone_table(inc)
@@ -56,8 +65,10 @@ def plot_timeline(inc: Incident, ax=None):
         near = _near(phases, milestones)
         lo, hi = _time_bounds(phases, milestones[near], _max_ticks(ax))
         near |= (milestones["time"] >= lo) & (milestones["time_latest"] <= hi)  # inside the axis after all
-        items = [_draw_milestone(ax, m) if inside else _draw_far_milestone(ax, m, lo, hi)
-                 for inside, (_, m) in zip(near, milestones.iterrows())]
+        labelled = _labelled(milestones, near)
+        items = [_draw_milestone(ax, m) if near.at[i] else _draw_far_milestone(ax, m, lo, hi)
+                 for i, m in milestones[labelled].iterrows()]
+        unlabelled = _draw_unlabelled(ax, milestones[~labelled], lo, hi)
         for m in inc.milestones:
             ids.update(m.sources)
         ax.set_xlim(_num(lo), _num(hi))
@@ -67,20 +78,34 @@ def plot_timeline(inc: Incident, ax=None):
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
         ax.axhline(0.55, color=COLOURS["grey"], lw=0.5, zorder=0)
-        _legend(ax, phases, milestones)
-        ax.set_title(f"{renderable(inc.organisation.name)}: outage phases and milestones", loc="left")
+        _legend(ax, phases, milestones[labelled], unlabelled)
+        ax.set_title(f"{renderable(inc.organisation.name)}: outage phases and milestones", loc="left", y=TITLE_Y)
         if window is not None:
             ids.update(window)
-        source_line(ax, inc, ids, under=[ax.get_legend()])
-        # everything that takes room around the Axes is drawn: now the labels can be measured
-        lanes = _stack_labels(ax, items, bottom)
+        if own:
+            _fit_height(ax.figure, _guess_lanes(ax, items), bottom)
         _legend_below(ax)
-        top = 1 + (max(lanes, 1) - 1) * LANE
+        source_line(ax, inc, ids, under=[ax.get_legend()], pinned=True)  # the legend hangs at a depth of its own
+        # everything that takes room around the Axes is drawn: now the labels can be placed
+        lanes, inside = _stack_labels(ax, items, bottom)
+        top = _top(lanes)
         ax.set_yticks([*ticks, (1 + top) / 2], [*ticks.values(), "Milestones"], fontsize=8, linespacing=1.0)
         ax.set_ylim(bottom, top + 0.6)
         if own:
-            ax.figure.set_size_inches(11, 2.2 + 0.42 * (top + 0.6 - bottom))
+            _fit_height(ax.figure, lanes, bottom)
+        if inside:  # the labels moved inside the Axes, taller maybe: the room around it is as measured
+            keep_layout(ax)
     return ax
+
+
+def _top(lanes: int) -> float:
+    """The y of the highest lane of labels."""
+    return 1 + (max(lanes, 1) - 1) * LANE
+
+
+def _fit_height(fig, lanes: int, bottom: float) -> None:
+    """The timeline's own figure, as tall as its rows and lanes need."""
+    fig.set_size_inches(11, 2.2 + 0.42 * (_top(lanes) + 0.6 - bottom))
 
 
 # -- phases -----------------------------------------------------------------------
@@ -97,13 +122,13 @@ def _draw_phase(ax, row, y: float) -> None:
         ax.add_patch(Rectangle((start, y - BAR / 2), end_latest - start, BAR, facecolor="white", edgecolor=COLOURS["grey"],
                                hatch="xx", linewidth=0.8, gid=f"gap:{row['start']:%Y%m%dT%H%M}"))
         ax.annotate(f"{label}: no source reports it", xy=(end_latest, y), xytext=(4, 0), textcoords="offset points",
-                    va="center", ha="left", fontsize=8, color=COLOURS["faint"], style="italic")
+                    va="center", ha="left", fontsize=8, color=COLOURS["faint"], style="italic", **INSIDE)
         return
     if row["status"] in ("planned", "estimate"):
         ax.add_patch(Rectangle((start, y - BAR / 2), end_latest - start, BAR, facecolor=(*_rgb(colour), 0.15),
                                edgecolor=colour, linestyle="--", linewidth=1.2, gid=f"phase:{key}"))
         ax.annotate(f"{label} ({row['status']})", xy=(end_latest, y), xytext=(4, 0), textcoords="offset points",
-                    va="center", ha="left", fontsize=8, color=COLOURS["ink"])
+                    va="center", ha="left", fontsize=8, color=COLOURS["ink"], **INSIDE)
         return
     if end > start_latest:
         uncertain = [(start, start_latest), (end, end_latest)]
@@ -116,7 +141,7 @@ def _draw_phase(ax, row, y: float) -> None:
             ax.add_patch(Rectangle((lo, y - BAR / 2), hi - lo, BAR, facecolor=(*_rgb(colour), UNCERTAIN_ALPHA),
                                    edgecolor=colour, hatch="////", linewidth=0, gid=f"phase:{key}:uncertain"))
     ax.annotate(label, xy=(end_latest, y), xytext=(4, 0),
-                textcoords="offset points", va="center", ha="left", fontsize=8, color=COLOURS["ink"])
+                textcoords="offset points", va="center", ha="left", fontsize=8, color=COLOURS["ink"], **INSIDE)
 
 
 # -- milestones -------------------------------------------------------------------
@@ -142,8 +167,7 @@ def _draw_milestone(ax, m) -> dict:
         marker = "o" if happened else "D"
         (artist,) = ax.plot([lo], [1], ls="none", marker=marker, ms=6, mfc=face, mec=colour, mew=1.2, gid=gid,
                             zorder=4)
-        guide = ax.plot([lo, lo], [1, 0], color=COLOURS["grey"], lw=0.8 if happened else 1.0,
-                        ls=":" if happened else "--", zorder=1)[0]
+        guide = (0.8, ":") if happened else (1.0, "--")  # drawn with the others once placed (`_draw_guides`)
     else:
         artist = Rectangle((lo, 1 - SPAN / 2), hi - lo, SPAN, facecolor=(*_rgb(colour), 0.25 if happened else 0.0),
                            edgecolor=colour, linewidth=0.8,
@@ -151,8 +175,52 @@ def _draw_milestone(ax, m) -> dict:
         ax.add_patch(artist)
         guide = None
     label = ax.annotate(_milestone_label(m), xy=(hi, 1), xytext=(4, 0), textcoords="offset points", ha="left",
-                        va="center", fontsize=8, color=COLOURS["ink"], gid=f"milestone-label:{m['id']}")
+                        va="center", fontsize=8, color=COLOURS["ink"], gid=f"milestone-label:{m['id']}", **INSIDE)
     return {"lo": lo, "hi": hi, "artist": artist, "label": label, "guide": guide}
+
+
+MAX_LABELS = 30  # milestones labelled at most; the others are marks on the axis without a label
+KINDS = ("trigger", "impact", "detection", "diagnosis", "mitigation", "recovery",
+         "communication", "market", "legal", "other")  # most important first, for which to label
+MARK_Y = 0.7  # the row of the unlabelled milestones' marks, between the phases and the lowest lane of labels
+MARKS = 2000  # unlabelled milestones closer than 1/MARKS of the axis share one mark
+
+
+def _labelled(milestones: pd.DataFrame, near: pd.Series) -> pd.Series:
+    """Which milestones get a marker and a label: all when there are at most MAX_LABELS.
+
+    Past that, a label each would need a lane each, and thousands of texts
+    to measure (an incident of 60,000 status updates): the MAX_LABELS most
+    important are labelled, by kind (the moments the durations are made of
+    first), those on the axis before those at its edge; of a group that
+    fills the last places, some spread over its time. The others are only
+    marked (`_draw_unlabelled`).
+    """
+    if len(milestones) <= MAX_LABELS:
+        return pd.Series(True, index=milestones.index)
+    rank = milestones["kind"].map({k: i for i, k in enumerate(KINDS)}).fillna(len(KINDS)) * 2 + ~near
+    order = pd.DataFrame({"rank": rank, "time": milestones["time"]}).sort_values(["rank", "time"], kind="stable")
+    counts = order["rank"].value_counts(sort=False).sort_index().cumsum()
+    last = counts.index[counts.searchsorted(MAX_LABELS)]  # the group that fills the last places
+    chosen = order.index[order["rank"] < last]
+    group = order.index[order["rank"] == last]
+    spread = group[np.linspace(0, len(group) - 1, MAX_LABELS - len(chosen)).round().astype(int)]
+    return pd.Series(milestones.index.isin(chosen.union(spread)), index=milestones.index)
+
+
+def _draw_unlabelled(ax, milestones: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> int:
+    """A short tick for each unlabelled milestone, all in one path (a shared mark where they crowd); their number."""
+    if milestones.empty:
+        return 0
+    x0, x1 = _num(lo), _num(hi)
+    times = milestones["time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    xs = np.clip(mdates.date2num(times), x0, x1)  # one far outside the axis: at its edge
+    xs = np.unique(np.round((xs - x0) / (x1 - x0) * MARKS)) / MARKS * (x1 - x0) + x0
+    path_x = np.repeat(xs, 3)
+    path_x[2::3] = np.nan  # pen up between ticks
+    path_y = np.tile([MARK_Y - 0.08, MARK_Y + 0.08, np.nan], len(xs))
+    ax.plot(path_x, path_y, color=COLOURS["grey"], lw=0.6, solid_capstyle="butt", gid="milestone-marks", zorder=2)
+    return len(milestones)
 
 
 FAR = 1.0  # a milestone further from the incident than this many times its length is drawn at the edge
@@ -180,39 +248,95 @@ def _draw_far_milestone(ax, m, lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
     text = f"{m['when']}: {renderable(m['title'].split(';')[0].strip())}"
     label = ax.annotate(text, xy=(x, 1), xytext=(4 if before else -4, 0), textcoords="offset points",
                         ha="left" if before else "right", va="center", fontsize=8, color=COLOURS["faint"],
-                        gid=f"milestone-label:{m['id']}")
+                        gid=f"milestone-label:{m['id']}", **INSIDE)
     return {"lo": x, "hi": x, "artist": artist, "label": label, "guide": None, "fixed_side": "right" if before else "left"}
 
 
-def _stack_labels(ax, items: list[dict], bottom: float) -> int:
-    """Put each milestone in the lowest lane where it and its label overlap nothing; return the lanes used.
+def _stack_labels(ax, items: list[dict], bottom: float) -> tuple[int, bool]:
+    """Put each milestone in the lowest lane where it and its label overlap nothing.
 
     A label goes right of its marker, or left of it when that finds a lower
-    lane (or the right side has no room).
+    lane (or the right side has no room). Returns the lanes used and whether
+    every label is inside the Axes (one too long for either side is not).
     """
     root = _root(ax.figure)
     engine = root.get_layout_engine()
     if engine is not None:  # the final width of the Axes, so label extents in pixels are right
+        # without the labels: piled in lane 0 they reach past the Axes, stacked they will not
+        for item in items:
+            item["label"].set_in_layout(False)
         engine.execute(root)
-    pad, gap = 4 * root.dpi / 72, 6 * root.dpi / 72
+        for item in items:
+            item["label"].set_in_layout(True)
+    pad = 4 * root.dpi / 72
     x0, x1 = ax.bbox.x0, ax.bbox.x1
+    items = sorted(items, key=lambda i: (i["lo"], i["hi"]))
+    spans = []
+    for item in items:
+        width = item["label"].get_window_extent().width
+        lo, hi = (ax.transData.transform((x, 0))[0] for x in (item["lo"], item["hi"]))
+        room = _room(item, lo, hi, x0, x1, pad)
+        if width > room:  # fits on neither side of a narrow Axes: shorten it to the wider side
+            width = _shorten(item["label"], room)
+        spans.append((lo, hi, width, item.get("fixed_side")))
+    places = _places(spans, x0, x1, pad, gap=6 * root.dpi / 72)
+    for item, (lane, side, _) in zip(items, places):
+        if side == "left" and "fixed_side" not in item:
+            item["label"].xy = (item["lo"], 1)
+            item["label"].xyann = (-4, 0)
+            item["label"].set_horizontalalignment("right")
+        _move(item, 1 + lane * LANE, bottom)
+    _draw_guides(ax, items, bottom)
+    return max((lane + 1 for lane, _, _ in places), default=0), all(fits for _, _, fits in places)
+
+
+def _guess_lanes(ax, items: list[dict]) -> int:
+    """The lanes `_stack_labels` will most likely use, from text widths estimated without a renderer.
+
+    The figure's height follows from its lanes. Set to this guess before
+    anything is measured, the figure is measured at its final size, once:
+    a canvas measures texts anew at each size. `_stack_labels` then
+    measures and places the labels for good, and the guess only decides
+    whether the figure must be measured again at another height.
+    """
+    root = _root(ax.figure)
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    margin = 2 * 4 + 3.5 + max((text_width(t, 8) for t in ticks), default=0)  # the layout's pads, the tick labels
+    x0, x1 = 0.0, root.get_figwidth() * 72 - margin  # points across the Axes, as laid out
+    lim0, lim1 = ax.get_xlim()
+    spans = []
+    for item in sorted(items, key=lambda i: (i["lo"], i["hi"])):
+        lo, hi = ((x - lim0) / (lim1 - lim0) * x1 for x in (item["lo"], item["hi"]))
+        width = min(text_width(item["label"].get_text(), 8), _room(item, lo, hi, x0, x1, 4))
+        spans.append((lo, hi, width, item.get("fixed_side")))
+    return max((lane + 1 for lane, _, _ in _places(spans, x0, x1, 4, 6)), default=0)
+
+
+def _room(item: dict, lo: float, hi: float, x0: float, x1: float, pad: float) -> float:
+    """The widest label that fits beside a milestone spanning `lo`..`hi` (on the sides it may take)."""
+    room = {"right": x1 - hi - pad, "left": lo - pad - x0}
+    return room[item["fixed_side"]] if "fixed_side" in item else max(room.values())
+
+
+def _places(spans, x0: float, x1: float, pad: float, gap: float) -> list[tuple[int, str, bool]]:
+    """The lane and side of each label, and whether it fits between x0 and x1, for (lo, hi, label width,
+    side or None) in placing order.
+
+    Each goes to the lowest lane where it and its label keep `gap` from the
+    others there: right of its marker, or left when that finds a lower lane
+    (or only the left side has room). A span's side is that side only.
+    """
     lanes: list[list[tuple[float, float]]] = []
 
     def free(lane, left, right):
         return all(right + gap <= a or left >= b + gap for a, b in lane)
 
-    for item in sorted(items, key=lambda i: (i["lo"], i["hi"])):
-        width = item["label"].get_window_extent().width
-        lo, hi = (ax.transData.transform((x, 0))[0] for x in (item["lo"], item["hi"]))
-        room = {"right": x1 - hi - pad, "left": lo - pad - x0}
-        if "fixed_side" in item:  # at an edge, its label can only go inwards
-            room = {side: room[side] for side in (item["fixed_side"],)}
-        if width > max(room.values()):  # fits on neither side of a narrow Axes: shorten it to the wider side
-            width = _shorten(item["label"], max(room.values()))
+    places = []
+    for lo, hi, width, fixed in spans:
         sides = [("right", lo, hi + pad + width), ("left", lo - pad - width, hi)]
-        sides = [s for s in sides if s[0] in room]
-        sides = [s for s in sides if s[1] >= x0 - 0.5 and s[2] <= x1 + 0.5] or sides[:1]
-        choice = None
+        sides = [s for s in sides if fixed in (None, s[0])]
+        inside = [s for s in sides if s[1] >= x0 - 0.5 and s[2] <= x1 + 0.5]
+        sides = inside or sides[:1]
         for j in range(len(lanes) + 1):
             lane = lanes[j] if j < len(lanes) else []
             choice = next((s for s in sides if free(lane, s[1], s[2])), None)
@@ -221,12 +345,8 @@ def _stack_labels(ax, items: list[dict], bottom: float) -> int:
         if j == len(lanes):
             lanes.append([])
         lanes[j].append(choice[1:])
-        if choice[0] == "left" and "fixed_side" not in item:
-            item["label"].xy = (item["lo"], 1)
-            item["label"].xyann = (-4, 0)
-            item["label"].set_horizontalalignment("right")
-        _move(item, 1 + j * LANE, bottom)
-    return len(lanes)
+        places.append((j, choice[0], bool(inside)))
+    return places
 
 
 def _shorten(label, room: float) -> float:
@@ -245,9 +365,18 @@ def _move(item: dict, y: float, bottom: float) -> None:
         artist.set_y(y - SPAN / 2)
     else:
         artist.set_ydata([y])
-        if item["guide"] is not None:
-            item["guide"].set_ydata([y, bottom])
+    item["y"] = y
     item["label"].xy = (item["label"].xy[0], y)
+
+
+def _draw_guides(ax, items: list[dict], bottom: float) -> None:
+    """A line from each exact milestone's marker down through the phases, all in one collection."""
+    guides = [item for item in items if item["guide"] is not None]
+    if guides:
+        ax.add_collection(LineCollection(
+            [[(item["lo"], item["y"]), (item["lo"], bottom)] for item in guides],
+            linewidths=[item["guide"][0] for item in guides], linestyles=[item["guide"][1] for item in guides],
+            colors=COLOURS["grey"], zorder=1, gid="milestone-guides"), autolim=False)
 
 
 # -- compensated window -------------------------------------------------------------
@@ -334,7 +463,7 @@ class DayAwareFormatter(mdates.DateFormatter):
         return out
 
 
-def _legend(ax, phases: pd.DataFrame, milestones: pd.DataFrame) -> None:
+def _legend(ax, phases: pd.DataFrame, milestones: pd.DataFrame, unlabelled: int = 0) -> None:
     handles = [
         Patch(facecolor=IMPACT_COLOURS.get(i, COLOURS["grey"]), label=i.replace("_", " ").capitalize())
         for i in dict.fromkeys(phases.loc[phases["status"] != "unreported", "impact"])
@@ -353,6 +482,9 @@ def _legend(ax, phases: pd.DataFrame, milestones: pd.DataFrame) -> None:
     if (milestones["status"] != "happened").any() or phases["status"].isin(["planned", "estimate"]).any():
         handles.append(Line2D([], [], ls="--", marker="D", mfc="white", mec=grey, color=grey,
                               label="Planned or estimated"))
+    if unlabelled:
+        handles.append(Line2D([], [], ls="none", marker="|", mec=COLOURS["grey"], ms=7,
+                              label=f"{unlabelled:,} more milestones, without labels"))
     if (phases["status"] == "unreported").any():
         handles.append(Patch(facecolor="white", edgecolor=COLOURS["grey"], hatch="xx", label="No source reports this span"))
     # under the time axis (see `_legend_below`): the Axes keeps its width, so the labels need fewer lanes
