@@ -152,7 +152,7 @@ def _check_targets(out_dir: Path, names: list[str], overwrite: bool) -> set[str]
 
 def _publish_new(out_dir: Path, names: list[str], texts: list[bytes]) -> None:
     """Build the whole output folder beside it, then put it in place with one rename."""
-    parent = output_folder(out_dir.absolute().parent, "folder of the output folder")
+    parent = output_folder(out_dir.absolute().parent, "folder that holds the output folder")
     remove_abandoned(parent)
     stage = owned_staging_folder(parent)
     try:
