@@ -40,7 +40,9 @@ def test_durations_name_their_milestones(weimob):
     assert d.loc["time_to_recover", "to"] == "data-recovered"
     assert d.loc["time_to_recover", "hours_min"] == 169  # 02-23 19:00 → 03-01 20:00, 29 February counted
     assert not d.loc["time_to_mitigate", "exact"]
-    assert "time_to_detect" not in d.index  # no detection milestone: not guessed
+    # S3's "Sunday night" is a date, not an hour: a range from the ~19:00 failure to that day's end
+    assert d.loc["time_to_detect", "to"] == "monitoring-detects"
+    assert (d.loc["time_to_detect", "hours_min"], d.loc["time_to_detect", "hours_max"]) == (0, 5)
 
 
 def test_provision_breakdown(weimob):

@@ -75,6 +75,7 @@ def test_every_milestone_has_its_session(weimob):
     got = {r.id: (r.session.date().isoformat(), r.day) for r in table.itertuples()}
     assert got == {
         "deletion": ("2020-02-24", 0),
+        "monitoring-detects": ("2020-02-24", 0),  # Sunday 02-23 (S3: "Sunday night"): the next session
         "estimate-new-users": ("2020-02-26", 2),
         "estimate-old-users-data": ("2020-03-02", 5),
         "services-fail": ("2020-02-24", 0),
