@@ -299,6 +299,13 @@ PAGES = list(EXPECTED_TEXT)
 
 
 # -- reading a page -----------------------------------------------------------------------------------
+def followable(tag: str, attrs: dict) -> bool:
+    """A source's link a reader may follow (nothing is fetched): an <a> to http(s) that sends no referrer."""
+    href = (attrs.get("href") or "").strip().lower()
+    rel = set((attrs.get("rel") or "").lower().split())
+    return tag == "a" and href.startswith(("http://", "https://")) and {"noreferrer", "noopener"} <= rel
+
+
 class PageAudit(Audit):
     """`test_hostile.Audit`, plus: remote resources, the CSP meta tag, the text shown, table cells, figures.
 
@@ -330,7 +337,7 @@ class PageAudit(Audit):
             self._cell = []
         for name, value in attrs:
             value = (value or "").strip().lower()
-            if name in self.URL_ATTRS | {"srcset"} and value.startswith(self.REMOTE):
+            if name in self.URL_ATTRS | {"srcset"} and value.startswith(self.REMOTE) and not followable(tag, values):
                 self.findings.append(f"remote {tag} {name}={value[:80]!r}")
             if name in self.URL_ATTRS and value.startswith("data:") and tag != "img":
                 self.findings.append(f"data: URL in {tag} {name}")

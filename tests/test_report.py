@@ -42,7 +42,11 @@ class Links(HTMLParser):
         self.urls, self.headings, self.scripts, self._h2 = [], [], 0, False
 
     def handle_starttag(self, tag, attrs):
-        self.urls += [v for k, v in attrs if k in ("src", "href", "srcset", "action", "data") and v]
+        values = dict(attrs)
+        rel = set((values.get("rel") or "").split())
+        followable = tag == "a" and {"noreferrer", "noopener"} <= rel  # a source's link: followed by a reader, never fetched
+        self.urls += [v for k, v in attrs if k in ("src", "href", "srcset", "action", "data") and v
+                      and not (followable and k == "href" and v.startswith(("http://", "https://")))]
         self.scripts += tag == "script"
         self._h2 = tag == "h2"
 

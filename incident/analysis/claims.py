@@ -103,21 +103,48 @@ def _check_difference(inc: Incident, claim: Claim) -> dict:
     return _result(computed, low, high, status, tol, f"{a.value:g} − {b.value:g} = {computed:.2f}")
 
 
+# A duration claim's unit, as a file may write it, and hours in one of it.
+DURATION_UNITS = {
+    "seconds": 1 / 3600, "second": 1 / 3600, "s": 1 / 3600, "sec": 1 / 3600,
+    "minutes": 1 / 60, "minute": 1 / 60, "min": 1 / 60, "mins": 1 / 60,
+    "hours": 1.0, "hour": 1.0, "h": 1.0, "hrs": 1.0, "hr": 1.0,
+    "days": 24.0, "day": 24.0, "d": 24.0,
+    "weeks": 168.0, "week": 168.0,
+}
+
+
+def duration_unit(unit: str) -> tuple[str, float, bool]:
+    """(the unit's name, hours in one, whether the file named it) for a duration claim; hours when it names none."""
+    key = unit.strip().casefold()
+    if key in DURATION_UNITS:
+        return unit.strip(), DURATION_UNITS[key], True
+    return "hours", 1.0, False
+
+
 def _check_duration(inc: Incident, claim: Claim) -> dict:
+    """The span in the claim's own unit ("27 minutes" is checked as 27 minutes, not as 27 hours)."""
     c = claim.check
     start, end = inc.when(c.start), inc.when(c.end)
     try:
         hours = window_hours(start, end)
     except ValueError as exc:
         return _result(None, None, None, CANNOT_CHECK, 0.0, str(exc))
-    status, tol = judge(claim.stated, hours, hours)
+    unit, per, named = duration_unit(claim.unit)
+    value = hours / per
+    status, tol = judge(claim.stated, value, value)
     days, rest = divmod(hours, 24)
-    note = f"{start.label()} → {end.label()} = {hours:g} h ({days:.0f} days {rest:g} hours)"
-    if status == MISMATCH and claim.stated is not None and claim.stated == hours - 24:
+    note = f"{start.label()} → {end.label()} = {value:,.4g} {unit}"
+    if per != 1.0:
+        note += f" ({hours:g} h)"
+    elif hours >= 24:
+        note += f" ({days:.0f} days {rest:g} hours)"
+    if not named and claim.unit.strip():
+        note += f"; {claim.unit.strip()!r} is not a unit of time: read as hours"
+    if status == MISMATCH and claim.stated is not None and abs(claim.stated * per - (hours - 24)) < 1e-9:
         leap = _leap_day_between(start.earliest, end.earliest)
         if leap:
             note += f"; the stated figure is one day short, as if {leap} (a leap day) were not counted"
-    return _result(hours, hours, hours, status, tol, note)
+    return _result(value, value, value, status, tol, note)
 
 
 def _leap_day_between(start, end) -> str | None:

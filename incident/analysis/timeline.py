@@ -15,10 +15,12 @@ of letting the span drop out of every total.
 from __future__ import annotations
 
 import math
+import re
+from difflib import SequenceMatcher
 
 import pandas as pd
 
-from incident.core.model import Incident
+from incident.core.model import Incident, Milestone
 from incident.core.times import When, span_hours
 from incident.io.loader import duration_start
 
@@ -197,17 +199,26 @@ def incident_start(inc: Incident) -> str | None:
     return duration_start(inc)
 
 
+IMPACT_METRIC = "customer_impact"  # from the start to the milestone marked `ends_impact`
+NOT_KNOWN = "not known"
+
+
 def durations(inc: Incident) -> pd.DataFrame:
-    """Time to detect, diagnose, mitigate and recover, as hour ranges.
+    """Time to detect, diagnose, mitigate and recover, and customer impact, as hour ranges.
 
     Each row names the milestones it spans; a metric whose end milestone is
-    missing is left out rather than guessed. Only milestones that happened
-    count: a planned go-live or an estimate is not a recovery.
+    missing is left out rather than guessed, and so is one `duration_spans`
+    refuses (a span from a milestone to itself, or between two milestones
+    read from the same source sentence). Only milestones that happened
+    count: a planned go-live or an estimate is not a recovery. `basis` says
+    where the start came from: an `impact` milestone, or the first
+    `detection` when no source says when the impact began.
     """
     return inc.memo("durations", lambda: _durations(inc))
 
 
-_DURATION_COLUMNS = ["metric", "from", "to", "from_when", "to_when", "hours_min", "hours_max", "hours", "exact"]
+_DURATION_COLUMNS = ["metric", "from", "to", "from_when", "to_when", "hours_min", "hours_max", "hours", "exact", "basis"]
+_SPAN_COLUMNS = _DURATION_COLUMNS + ["known", "reason", "start_note"]
 
 
 def _durations(inc: Incident) -> pd.DataFrame:
@@ -216,36 +227,112 @@ def _durations(inc: Incident) -> pd.DataFrame:
 
 def duration_records(inc: Incident) -> list[dict]:
     """`durations` as plain records, one dict a metric: for many incidents at once, without a DataFrame each."""
-    return inc.memo("duration_records", lambda: _duration_records(inc))
+    return inc.memo("duration_records", lambda: [r for r in _duration_spans(inc) if r["known"]])
 
 
-def _duration_records(inc: Incident) -> list[dict]:
+def duration_spans(inc: Incident) -> pd.DataFrame:
+    """Every standard duration whose end the sources give, known or not, with the reason when it is not.
+
+    A duration is "not known" (`known` false, hours NaN, `reason` in words)
+    when its two ends are the same milestone (no impact milestone, so time
+    to detect would run from the detection to itself), when both ends were
+    read from the same sentence of the same source (an impact time made from
+    a detection report measures nothing), or, for customer impact, when no
+    source says when the impact began.
+    """
+    return inc.memo("duration_spans", lambda: pd.DataFrame(_duration_spans(inc), columns=_SPAN_COLUMNS))
+
+
+def _duration_spans(inc: Incident) -> list[dict]:
     start_id = incident_start(inc)
+    if start_id is None:
+        return []
+    start_m = inc.milestones_by_id[start_id]
+    start = inc.when(start_id)
+    basis = start_m.kind  # "impact", or "detection" when no source says when the impact began
+    start_note = _start_note(inc, start_m)
+    ends = [(metric, kind, which) for metric, (kind, which) in DURATIONS.items()]
+    ends.append((IMPACT_METRIC, None, "last"))
     rows = []
-    if start_id is not None:
-        start = inc.when(start_id)
-        for metric, (kind, which) in DURATIONS.items():
-            ms = sorted((m for m in inc.milestones if m.kind == kind and m.status == "happened"),
-                        key=lambda m: inc.when(m.id).earliest)
-            if not ms:
-                continue
-            end_m = ms[0] if which == "first" else ms[-1]
-            end = inc.when(end_m.id)
-            lo, hi = span_hours(start, end)
-            rows.append(
-                {
-                    "metric": metric,
-                    "from": start_id,
-                    "to": end_m.id,
-                    "from_when": start.label(),
-                    "to_when": end.label(),
-                    "hours_min": lo,
-                    "hours_max": hi,
-                    "hours": (lo + hi) / 2,
-                    "exact": start.exact and end.exact,
-                }
-            )
+    for metric, kind, which in ends:
+        if kind is None:
+            ms = [m for m in inc.milestones if m.ends_impact and m.status == "happened"]
+        else:
+            ms = [m for m in inc.milestones if m.kind == kind and m.status == "happened"]
+        if not ms:
+            continue
+        ms.sort(key=lambda m: inc.when(m.id).earliest)
+        end_m = ms[0] if which == "first" else ms[-1]
+        end = inc.when(end_m.id)
+        reason = _refusal(inc, metric, start_m, end_m)
+        lo, hi = span_hours(start, end) if reason is None else (math.nan, math.nan)
+        rows.append(
+            {
+                "metric": metric,
+                "from": start_id,
+                "to": end_m.id,
+                "from_when": start.label(),
+                "to_when": end.label(),
+                "hours_min": lo,
+                "hours_max": hi,
+                "hours": (lo + hi) / 2,
+                "exact": start.exact and end.exact,
+                "basis": basis,
+                "known": reason is None,
+                "reason": reason,
+                "start_note": start_note,
+            }
+        )
     return rows
+
+
+def _start_note(inc: Incident, start: Milestone) -> str:
+    """Where a start that is not a plain impact report came from, in words; '' for one that is."""
+    if start.kind != "impact":
+        return f"counted from the first {start.kind} ({start.id}): no source says when the impact began"
+    for m in inc.milestones:
+        if m.kind == "detection" and m.id != start.id and (source := same_sentence(start, m)):
+            return f"the start ({start.id}) is read from {source}'s report of the detection ({m.id})"
+    return ""
+
+
+def _refusal(inc: Incident, metric: str, start: Milestone, end: Milestone) -> str | None:
+    """Why the span start → end measures nothing, or None when it is a duration."""
+    if start.id == end.id:
+        return (f"no source says when the impact began; the span would run from {start.kind} {start.id!r} "
+                "to itself")
+    if metric == IMPACT_METRIC and start.kind != "impact":
+        return f"no source says when the impact began (the first {start.kind}, {start.id!r}, is not its start)"
+    shared = same_sentence(start, end)
+    if shared:
+        return (f"{start.id!r} and {end.id!r} were both read from the same sentence of {shared}: "
+                "the sources do not say how far apart they are")
+    return None
+
+
+SHARED_WORDS = 5  # quotes that share a run of this many words are read as parts of one sentence
+
+
+def same_sentence(a: Milestone, b: Milestone) -> str | None:
+    """The source both milestones cite when their quotes come from one sentence of it, else None.
+
+    Two quotes are of one sentence when one holds the other, or when they
+    share a run of `SHARED_WORDS` words ("we detected that spammers were
+    hammering the database" and "spammers were hammering the database by
+    creating snippets"); case, spacing and punctuation aside.
+    """
+    common = [s for s in a.sources if s in b.sources]
+    if not (common and a.quote and b.quote):
+        return None
+    wa, wb = _words(a.quote), _words(b.quote)
+    if not (wa and wb):
+        return None
+    run = SequenceMatcher(None, wa, wb, autojunk=False).find_longest_match(0, len(wa), 0, len(wb)).size
+    return common[0] if run >= min(SHARED_WORDS, len(wa), len(wb)) else None
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
 
 
 def window_hours(start: When, end: When) -> float:
@@ -278,23 +365,41 @@ def window_note(inc: Incident) -> str:
     return f" (to {'a planned' if status == 'planned' else 'an estimated'} time: {title})"
 
 
-def format_hours(lo: float, hi: float | None = None) -> str:
-    """A duration as a person writes it: '8 min', '3 h 03 min', '8 d 14 h'; a range as '29–53 h'.
+RANGE_UNITS = {"min": 1 / 60, "h": 1.0, "d": 24.0}  # hours in one unit a range is written in
 
-    Exact spans keep the minute; a range (a bound known only to the hour or
-    day) is written in whole units of its size, rounded outward.
+
+def format_hours(lo: float, hi: float | None = None, unit: str | None = None) -> str:
+    """A duration as a person writes it: '8 min', '3 h 03 min', '24 h 14 min', '8 d 14 h'; a range as '29–53 h'.
+
+    An exact span keeps its minutes, whatever its length (24 h 14 min is
+    not "1 d"). A range (a bound known only to the hour or day) is written
+    in one unit for both ends, rounded outward: `unit` ('min', 'h', 'd';
+    see `range_unit`) so that the rows of one table agree, else the unit
+    its upper end suits. NaN is "not known".
     """
     hi = lo if hi is None else hi
+    if math.isnan(lo) or math.isnan(hi):
+        return NOT_KNOWN
     if abs(hi - lo) < 1 / 120:  # under half a minute apart: one value
         return _one_duration((lo + hi) / 2)
-    if hi < 1:
-        return f"{math.floor(lo * 60):,}–{math.ceil(hi * 60):,} min"
-    if hi < 72:
-        return f"{math.floor(lo):,}–{math.ceil(hi):,} h"
-    return f"{math.floor(lo / 24):,}–{math.ceil(hi / 24):,} d"
+    unit = unit or _suited_unit(hi)
+    per = RANGE_UNITS[unit]
+    return f"{math.floor(lo / per + 1e-9):,}–{math.ceil(hi / per - 1e-9):,} {unit}"
+
+
+def _suited_unit(hours: float) -> str:
+    return "min" if hours < 1 else "h" if hours < 72 else "d"
+
+
+def range_unit(ranges) -> str | None:
+    """One unit for every range of a table, so that '44–68 h' is not beside '2–4 d': the unit the shortest range
+    suits (none is written coarser than the sources allow). `ranges` holds (low, high) pairs; None if no range."""
+    spans = [hi for lo, hi in ranges if not (math.isnan(lo) or math.isnan(hi)) and abs(hi - lo) >= 1 / 120]
+    return _suited_unit(min(spans)) if spans else None
 
 
 def _one_duration(hours: float) -> str:
+    """'45 s', '27 min', '24 h 14 min', '7 d 1 h', '2 d 3 h 05 min': the minute is kept from an hour up."""
     seconds = round(max(hours, 0.0) * 3600)
     if seconds < 60:
         return f"{seconds} s"
@@ -302,10 +407,10 @@ def _one_duration(hours: float) -> str:
     if minutes < 60:
         return f"{minutes} min"
     h, m = divmod(minutes, 60)
-    if h < 24:
+    if h < 48:
         return f"{h} h {m:02d} min" if m else f"{h} h"
-    d, h = divmod(round(seconds / 3600), 24)
-    return f"{d} d {h} h" if h else f"{d} d"
+    d, h = divmod(h, 24)
+    return f"{d} d {h} h" + (f" {m:02d} min" if m else "")
 
 
 def _local(col: pd.Series, inc: Incident) -> pd.Series:

@@ -105,15 +105,28 @@ class Fact(Strict):
     sources: Sources
 
 
+SourceKind = Literal["public", "ticket", "chat", "dashboard", "log", "document", "person"]
+PUBLIC_KIND = "public"
+
+
 class Source(Strict):
+    """A document, record or person the facts rest on: a public page, or an internal ticket, chat thread, dashboard,
+    log query, document or person (a team's postmortem cites what it has; no public URL is invented for it)."""
+
     id: Id = Field(description="what facts cite it by, e.g. S1")
+    kind: SourceKind = Field(
+        PUBLIC_KIND, description="public (a published page), ticket, chat (a message or thread), dashboard, log "
+                                 "(a log query or export), document (internal) or person (an interview)")
     title: Text = Field(description="the document's title, in its own language")
     publisher: Text = Field(description="who published it")
     date: Annotated[str, StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$"), AfterValidator(_real_date)] = Field(
         description="when it was published, as precisely as known"
     )
     author: str | None = Field(None, description="who wrote it, if named")
-    url: str | None = Field(None, description="where it is (shown as text in reports, never followed)")
+    url: str | None = Field(None, description="where it is; an http(s) URL is a link in reports (never fetched); "
+                                              "optional, and not invented, for an internal kind")
+    ticket: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        None, description="the tracker's id (INC-1234) of a ticket, chat thread or log query; a link with `url`")
     locator: str | None = Field(None, description="where in the source, or where a copy is, when there is no URL")
     language: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = Field(
         None, description="language of the source's text (BCP 47, e.g. zh-Hant, en), for its quotes"
@@ -142,6 +155,8 @@ class Milestone(Strict):
     title: Text = Field(description="a short label")
     description: str = Field("", description="what happened, in more words")
     quote: Quote | None = Field(None, description="the source's own words for this time, verbatim")
+    ends_impact: bool = Field(
+        False, description="customers stopped being affected here (a source says so): the end of 'customer impact'")
     sources: Sources
 
 
@@ -380,7 +395,8 @@ class Claim(Strict):
     id: Id = Field(description="an id")
     statement: Text = Field(description="what the source says, in words")
     stated: Number | None = Field(None, description="the number stated; none for a claim in words")
-    unit: str = Field("", description="percent, hours, a currency code, ...")
+    unit: str = Field("", description="percent, a currency code, ...; a duration claim's unit is seconds, minutes, "
+                                      "hours (the default) or days, and it is checked and shown in it")
     check: Check = Field(description="how the toolkit recomputes it (see Claims)")
     quote: Quote | None = Field(None, description="the source's own words, verbatim, in its language and script")
     sources: Sources

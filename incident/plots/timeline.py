@@ -93,9 +93,26 @@ def plot_timeline(inc: Incident, ax=None):
         ax.set_ylim(bottom, top + 0.6)
         if own:
             _fit_height(ax.figure, lanes, bottom)
+        else:
+            _fit_labels(ax, items)
         if inside:  # the labels moved inside the Axes, taller maybe: the room around it is as measured
             keep_layout(ax)
     return ax
+
+
+def _fit_labels(ax, items: list[dict]) -> None:
+    """In an Axes of the caller's (its height fixed), labels small enough that two lanes never overlap.
+
+    The lanes are LANE rows apart whatever the Axes' height; a short cell of
+    a grid may give a lane fewer points than an 8-point label needs. A
+    tenth is kept in hand for a layout engine that shrinks the Axes later.
+    """
+    lo, hi = ax.get_ylim()
+    points = ax.get_window_extent().height * 72 / ax.figure.dpi * LANE / (hi - lo)
+    size = min(8.0, max(5.0, 0.9 * points / 1.25))  # a line of text is about 1.25 times its size
+    if size < 8.0:
+        for item in items:
+            item["label"].set_fontsize(size)
 
 
 def _top(lanes: int) -> float:

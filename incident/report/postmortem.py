@@ -2,8 +2,9 @@
 
 `section(key, inc)` renders `templates/sections/<key>.html.j2` with the view
 of that section; Jinja2's autoescape escapes every piece of text from the
-incident file, and URLs are shown as text, never as links, so nothing in a
-report points outside it. A section the incident has no data for renders as
+incident file. A source's http(s) URL or ticket is a link a reader may follow
+(`rel="noreferrer noopener"`; any other scheme stays text), and nothing in a
+report is fetched from outside it. A section the incident has no data for renders as
 nothing (`views.present` decides which appear).
 """
 

@@ -7,7 +7,8 @@ import math
 from incident.analysis.claims import check_claims
 from incident.analysis.costs import provision_table
 from incident.analysis.timeline import (
-    compensated_window, durations, format_hours, milestone_table, phase_table, status_of, window_note,
+    compensated_window, duration_spans, format_hours, milestone_table, phase_table, range_unit, status_of,
+    window_note,
 )
 from incident.core.model import Incident
 
@@ -37,9 +38,12 @@ def summary(inc: Incident, market: bool = True) -> dict:
         }
         for r in phase_table(inc, gaps=True).itertuples()
     ]
-    out["durations"] = {
-        r.metric: {"from": r._2, "to": r.to, "hours_min": r.hours_min, "hours_max": r.hours_max}
-        for r in durations(inc).itertuples()
+    out["durations"] = {  # a span that measures nothing is here, with its hours None and the reason
+        r["metric"]: {"from": r["from"], "to": r["to"], "hours_min": _num(r["hours_min"]),
+                      "hours_max": _num(r["hours_max"]), "known": bool(r["known"]), "basis": r["basis"],
+                      **({"start_note": r["start_note"]} if r["start_note"] else {}),
+                      **({} if r["known"] else {"reason": r["reason"]})}
+        for r in duration_spans(inc).to_dict("records")
     }
     if inc.provision:
         table = provision_table(inc)
@@ -80,12 +84,20 @@ def summary_text(inc: Incident) -> str:
                      f"{window_note(inc)}")
     if data["phases"]:
         lines.append("phases:")
+        unit = range_unit((p["hours_min"], p["hours_max"]) for p in data["phases"])
         for p in data["phases"]:
             status = {"happened": "", "unreported": " (no source reports this span)"}.get(p["status"], f" ({p['status']})")
             name = "—" if p["status"] == "unreported" else p["name"]
-            lines.append(f"  {name}: {p['start']} → {p['end']}, {format_hours(p['hours_min'], p['hours_max'])}{status}")
+            lines.append(f"  {name}: {p['start']} → {p['end']}, {format_hours(p['hours_min'], p['hours_max'], unit)}{status}")
+    known = [d for d in data["durations"].values() if d["known"]]
+    unit = range_unit((d["hours_min"], d["hours_max"]) for d in known)
     for metric, d in data["durations"].items():
-        lines.append(f"{metric.replace('_', ' ')}: {format_hours(d['hours_min'], d['hours_max'])} ({d['from']} → {d['to']})")
+        name = metric.replace("_", " ")
+        if not d["known"]:
+            lines.append(f"{name}: not known ({d['from']} → {d['to']}: {d['reason']})")
+            continue
+        basis = f"; {d['start_note']}" if d.get("start_note") else ""
+        lines.append(f"{name}: {format_hours(d['hours_min'], d['hours_max'], unit)} ({d['from']} → {d['to']}{basis})")
     if "provision" in data:
         prov = data["provision"]
         lines.append(f"provision: {prov['total']:,.0f} {prov['currency']}")

@@ -17,7 +17,8 @@ import pandas as pd
 from incident.analysis.claims import check_claims
 from incident.analysis.costs import cash_example, display_name, provision_table, traffic_table
 from incident.analysis.timeline import (
-    compensated_window, durations, format_hours, incident_start, milestone_table, phase_table, window_note,
+    IMPACT_METRIC, NOT_KNOWN, compensated_window, duration_spans, durations, format_hours, incident_start,
+    milestone_table, phase_table, range_unit, window_note,
 )
 from incident.core.model import Incident
 from incident.core.text import minus, number, percent, window_text
@@ -46,7 +47,9 @@ METRIC_NAMES = {
     "time_to_diagnose": "Time to diagnose",
     "time_to_mitigate": "Time to mitigate",
     "time_to_recover": "Time to recover",
+    IMPACT_METRIC: "Customer impact",
 }
+HEADLINE_METRICS = ("time_to_detect", "time_to_mitigate", IMPACT_METRIC, "time_to_recover")
 
 
 def present(inc: Incident) -> list[tuple[str, str]]:
@@ -120,9 +123,11 @@ def view_summary(inc: Incident) -> dict:
 def key_figures(inc: Incident) -> list[tuple[str, str]]:
     """The few numbers a reader looks for first, computed."""
     out = []
-    recover = metric(inc, "time_to_recover")
-    if recover is not None:
-        out.append(("Time to recover (last recovery reported)", recover))
+    for name in HEADLINE_METRICS:
+        value = metric(inc, name)
+        if value is not None:
+            label = METRIC_NAMES[name] + (" (last recovery reported)" if name == "time_to_recover" else "")
+            out.append((label + _basis_note(inc, name), value))
     if inc.compensation and inc.compensation.cash:
         start, end, hours = compensated_window(inc)
         out.append(("Compensated failure time",
@@ -164,13 +169,25 @@ def view_impact(inc: Incident) -> dict:
 
 
 def duration_rows(inc: Incident) -> pd.DataFrame:
-    d = durations(inc)
+    """The standard durations and customer impact, one unit for the table's ranges; "not known" says why."""
+    d = duration_spans(inc)
+    unit = range_unit(zip(d["hours_min"], d["hours_max"]))
     return pd.DataFrame({
-        "measure": d["metric"].map(METRIC_NAMES),
+        "measure": [METRIC_NAMES[m] + _basis_note(inc, m) for m in d["metric"]],
         "from → to": d["from_when"] + " → " + d["to_when"],
-        "duration": [format_hours(lo, hi) for lo, hi in zip(d["hours_min"], d["hours_max"])],
+        "duration": [format_hours(lo, hi, unit) if known else f"{NOT_KNOWN}: {reason}"
+                     for lo, hi, known, reason in zip(d["hours_min"], d["hours_max"], d["known"], d["reason"])],
         "milestones": d["from"] + " → " + d["to"],
-    })
+    }, columns=["measure", "from → to", "duration", "milestones"])
+
+
+def _basis_note(inc: Incident, name: str) -> str:
+    """' (counted from the first detection: ...)' when the start is not a plain report of the impact's start."""
+    d = duration_spans(inc)
+    row = d[d["metric"] == name]
+    if row.empty or not row["known"].iloc[0] or not row["start_note"].iloc[0]:
+        return ""
+    return f" ({row['start_note'].iloc[0]})"
 
 
 def milestone_rows(inc: Incident, kinds: tuple[str, ...] | None = None) -> list[dict]:
@@ -195,9 +212,18 @@ def view_root_cause(inc: Incident) -> dict:
 
 
 def metric(inc: Incident, name: str) -> str | None:
-    """A standard duration as text ('29–53 h'), or None when the sources do not give its end."""
-    d = durations(inc).set_index("metric")
-    return format_hours(d.loc[name, "hours_min"], d.loc[name, "hours_max"]) if name in d.index else None
+    """A standard duration as text ('29–53 h'), 'not known' when its span measures nothing (`duration_spans`
+    says why), or None when the sources do not give its end."""
+    d = duration_spans(inc).set_index("metric")
+    if name not in d.index:
+        return None
+    return format_hours(d.loc[name, "hours_min"], d.loc[name, "hours_max"])
+
+
+def metric_reason(inc: Incident, name: str) -> str | None:
+    """Why a standard duration is not known, or None."""
+    d = duration_spans(inc).set_index("metric")
+    return d.loc[name, "reason"] if name in d.index and not d.loc[name, "known"] else None
 
 
 def moments(inc: Incident, kinds: tuple[str, ...]) -> list[dict]:
@@ -209,6 +235,7 @@ def moments(inc: Incident, kinds: tuple[str, ...]) -> list[dict]:
 def view_detection(inc: Incident) -> dict:
     return {
         "time_to_detect": metric(inc, "time_to_detect"),
+        "reason": metric_reason(inc, "time_to_detect"),
         "started": moments(inc, ("impact",))[:1],
         "detected": moments(inc, ("detection",)),
     }
@@ -216,9 +243,11 @@ def view_detection(inc: Incident) -> dict:
 
 def view_recovery(inc: Incident) -> dict:
     return {
-        "metrics": [(METRIC_NAMES[m], text) for m in ("time_to_diagnose", "time_to_mitigate", "time_to_recover")
+        "metrics": [(METRIC_NAMES[m] + _basis_note(inc, m), text)
+                    for m in ("time_to_diagnose", "time_to_mitigate", IMPACT_METRIC, "time_to_recover")
                     if (text := metric(inc, m))],
-        "steps": moments(inc, ("diagnosis", "mitigation", "recovery")),
+        # what was done: only what the sources report as done, never a plan or an estimate
+        "steps": [m for m in moments(inc, ("diagnosis", "mitigation", "recovery")) if m["status"] == "happened"],
         "phases": phase_rows(inc),
         "responders": [{"name": display_name(r.name, r.name_original), "role": r.role, "sources": r.sources}
                        for r in inc.responders],
@@ -228,13 +257,14 @@ def view_recovery(inc: Incident) -> dict:
 def phase_rows(inc: Incident) -> pd.DataFrame:
     """Phases and the spans no source reports, with their status and duration."""
     t = phase_table(inc, gaps=True)
+    unit = range_unit(zip(t["hours_min"], t["hours_max"]))
     return pd.DataFrame({
         "phase": t["phase"],
         "user impact": t["impact"].str.replace("_", " "),
         "status": t["status"].where(t["status"] != "happened", ""),
         "start": t["start_label"],
         "end": t["end_label"],
-        "duration": [format_hours(lo, hi) for lo, hi in zip(t["hours_min"], t["hours_max"])],
+        "duration": [format_hours(lo, hi, unit) for lo, hi in zip(t["hours_min"], t["hours_max"])],
     })
 
 
@@ -314,6 +344,8 @@ GLOSSARY = [
     ("Phase", "recovery", "A stretch of time at one level of user impact, between two milestones."),
     ("No source reports this span", "recovery", "Time inside the incident that no phase covers: shown, not dropped from the totals."),
     ("Time to detect, diagnose, mitigate, recover", "impact", "From the first impact milestone to the first detection, diagnosis or mitigation, and to the last recovery, among milestones that happened."),
+    ("Customer impact", "impact", "From the first impact milestone to the one a source gives as the end of the impact (`ends_impact`); time to recover may run on long after."),
+    ("Not known", "impact", "A duration whose span measures nothing: from a milestone to itself, or between two times read from one sentence of a source. Never written as 0."),
     ("Provision", "costs", "Money a company sets aside in its accounts for a cost it expects, here compensation."),
     ("Session", "market", "A day the exchange was open; event-study days are counted in sessions, not calendar days."),
     ("Day 0", "market", "The first session whose trading could react to the incident: news after the close or on a closed day moves to the next session."),
@@ -359,8 +391,48 @@ def claim_figure(value, unit: str) -> str:
     return f"{value:,.4g} {unit}".strip()
 
 
+SOURCE_KINDS = {"public": "", "ticket": "ticket", "chat": "chat", "dashboard": "dashboard", "log": "log query",
+                "document": "internal document", "person": "person"}
+
+
 def view_sources(inc: Incident) -> dict:
-    return {"sources": inc.sources}
+    """Each source with its kind, and its URL and ticket as links where they are http(s); the unsourced items."""
+    rows = []
+    for s in inc.sources:
+        href = link(s.url)
+        rows.append({
+            "source": s,
+            "kind": SOURCE_KINDS[s.kind],
+            "href": href,
+            "ticket": s.ticket,
+            "ticket_href": link(s.ticket) or href,  # a ticket id links to the source's URL, if it has one
+        })
+    missing = unsourced(inc)
+    return {"sources": rows, "unsourced": missing, "unsourced_count": len(missing)}
+
+
+def link(url: str | None) -> str | None:
+    """`url` if it is an http or https address (a link a reader may follow; the report never fetches it), else None."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    text = url.strip()
+    if any(c.isspace() or ord(c) < 32 for c in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    return text if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def unsourced(inc: Incident) -> list[str]:
+    """What the report states without a source (the file allows it for action items and phases): counted and
+    named, never hidden."""
+    out = [f"action item: {a.action}" for a in inc.action_items if not a.sources]
+    out += [f"phase: {p.name}" for p in inc.phases if not p.sources]
+    return out
 
 
 VIEWS = {
