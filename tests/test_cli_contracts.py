@@ -122,3 +122,25 @@ def test_history_save_on_a_full_disk_is_one_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     assert err == f"error: {out}: cannot write the saved history: No space left on device"
     assert not out.exists()
+
+
+def test_an_unreadable_incident_folder_in_a_history_is_named_not_skipped(tmp_path, monkeypatch):
+    import errno
+
+    from incident.analysis.history import incident_folders
+    from incident.core.errors import IncidentError
+
+    for name in ("a-case", "b-locked"):
+        shutil.copytree(ROOT / "data" / "gitlab-2017", tmp_path / name)
+    real = os.stat
+
+    def locked(path, *args, **kwargs):  # root reads every folder: the refusal is simulated
+        if "b-locked" in str(path):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", locked)
+    with pytest.raises(IncidentError, match="b-locked: cannot read the folder: Permission denied"):
+        incident_folders(tmp_path)
+    monkeypatch.undo()
+    assert [p.name for p in incident_folders(tmp_path)] == ["a-case", "b-locked"]

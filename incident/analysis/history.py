@@ -27,6 +27,8 @@ fault was detected (the older `hours_to_detect` column still gives that post).
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Iterable
 
@@ -259,7 +261,23 @@ def incident_folders(folder: str | Path) -> list[Path]:
     if (folder / INCIDENT_FILE).is_file():
         return [folder]
     hidden = unpublished(folder)  # moved in by an import still running, or killed and not yet rolled back
-    return sorted(p.parent for p in folder.glob(f"*/{INCIDENT_FILE}") if p.parent.name not in hidden)
+    found = []
+    try:  # not glob: it passes over a folder it may not read, and an incident would be lost without a word
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        raise IncidentError.single(str(folder), f"cannot read the folder: {exc.strerror or exc}") from None
+    for entry in entries:
+        if entry.name in hidden or entry.name.startswith(".") or not entry.is_dir():
+            continue  # an import's unpublished folder, the toolkit's own hidden ones, files
+        try:
+            mode = os.stat(os.path.join(entry.path, INCIDENT_FILE)).st_mode
+        except FileNotFoundError:
+            continue  # a folder of something else
+        except OSError as exc:
+            raise IncidentError.single(entry.path, f"cannot read the folder: {exc.strerror or exc}") from None
+        if stat.S_ISREG(mode):
+            found.append(Path(entry.path))
+    return found
 
 
 def incidents_history(incidents: Iterable[Incident]) -> pd.DataFrame:
