@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from incident.analysis.timeline import (
-    DURATIONS, UNKNOWN, coverage_gaps, durations, format_hours, incident_start, phase_table,
+    DURATIONS, UNKNOWN, coverage_gaps, durations, format_hours, incident_start, phase_end, phase_table,
 )
 from incident.core.model import Incident
 
@@ -106,9 +106,10 @@ def _pieces(inc: Incident):
     hours = lambda t: (pd.Timestamp(t) - t0).total_seconds() / 3600  # noqa: E731
     variables: dict[str, tuple[float, float]] = {}
 
-    def bound(ref: str):
-        lo, hi = (hours(t) for t in inc.when(ref).bounds())
-        if hi - lo < 1e-9:
+    def bound(ref: str | None):
+        when = phase_end(inc, ref)  # a reference, or None: an open phase ends where the file stops
+        lo, hi = (hours(t) for t in when.bounds())
+        if hi - lo < 1e-9 or ref is None:
             return lo
         variables[ref] = (lo, hi)
         return ref

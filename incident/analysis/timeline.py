@@ -101,9 +101,9 @@ def phase_table(inc: Incident, gaps: bool = False) -> pd.DataFrame:
 def _phase_table(inc: Incident, gaps: bool) -> pd.DataFrame:
     rows = []
     for p in inc.phases:
-        start, end = inc.when(p.start), inc.when(p.end)
+        start, end = inc.when(p.start), phase_end(inc, p.end)
         lo, hi = span_hours(start, end)
-        statuses = {status_of(inc, p.start), status_of(inc, p.end)}
+        statuses = {status_of(inc, p.start), status_of(inc, p.end) if p.end else "happened"}
         rows.append(
             {
                 "phase": p.name,
@@ -116,9 +116,9 @@ def _phase_table(inc: Incident, gaps: bool) -> pd.DataFrame:
                 "end": pd.Timestamp(end.bounds()[0]),
                 "end_latest": pd.Timestamp(end.bounds()[1]),
                 "start_label": start.label(),
-                "end_label": end.label(),
+                "end_label": end.label() if p.end else ongoing_label(inc),
                 "start_iso": start.iso(),
-                "end_iso": end.iso(),
+                "end_iso": end.iso() if p.end else ongoing_label(inc),
                 "hours_min": lo,
                 "hours_max": hi,
                 "hours": (lo + hi) / 2,
@@ -135,6 +135,22 @@ def _phase_table(inc: Incident, gaps: bool) -> pd.DataFrame:
             table = pd.concat([table, found], ignore_index=True)
             table = table.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
     return table
+
+
+def phase_end(inc: Incident, ref: str | None) -> When:
+    """Where a phase ends: its end, or for an open phase (an ongoing incident) the latest moment the file knows."""
+    if ref is not None:
+        return inc.when(ref)
+    as_of = inc.as_of()
+    if as_of is None:  # cannot happen: a valid incident has a dated source
+        raise ValueError(f"incident {inc.id!r} has an open phase and no date to count it to")
+    return as_of
+
+
+def ongoing_label(inc: Incident) -> str:
+    """'ongoing (as of 2024-05-02 10:00)': how an open phase's end is written."""
+    as_of = inc.as_of()
+    return f"ongoing (as of {as_of.label()})" if as_of is not None else "ongoing"
 
 
 _PHASE_COLUMNS = [

@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     from incident.cli import history, incidents, market, report
 
     parser = argparse.ArgumentParser(prog="incident", description="Incident timelines and postmortems as data.")
+    # The package is loaded already (it is this module's parent); importing its facade from a layer is refused.
+    parser.add_argument("--version", action="version", version=f"incident {sys.modules['incident'].__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (incidents, report, market, history):
         module.add_parser(sub)

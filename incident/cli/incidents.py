@@ -149,7 +149,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("schema", help="print the JSON Schema of incident.yaml")
-    p.add_argument("--markdown", action="store_true", help="print the field reference of docs/format.md instead")
+    p.add_argument("--markdown", action="store_true", help="print the field reference (Markdown) instead")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("import", help="convert incidents from another format")
@@ -167,7 +167,8 @@ def add_parser(sub) -> None:
                    help="figure file, .png, .svg or .pdf (default reports/compare-A-B.png)")
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("new", help="start a new incident file from the commented template")
+    p = sub.add_parser("new", help="write ID/incident.yaml, a commented template to fill in")
     p.add_argument("id", metavar="ID", help="incident id, e.g. acme-2024")
-    p.add_argument("--data-dir", default="data", metavar="DIR", help="where incident folders live (default data)")
+    p.add_argument("--data-dir", default=".", metavar="DIR",
+                   help="where to make the incident's folder (default: the current folder)")
     p.set_defaults(func=cmd_new)

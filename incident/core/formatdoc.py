@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import types
 import typing
+from datetime import date, datetime
 from typing import Annotated, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -80,7 +81,9 @@ def _type(annotation, metadata=()) -> str:
         return f"list of {_type(args[0])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
-    return {str: "text", float: "number", int: "integer", bool: "true or false"}.get(annotation, str(annotation))
+    names = {str: "text", float: "number", int: "integer", bool: "true or false", date: "date (YYYY-MM-DD)",
+             datetime: "date and time"}
+    return names.get(annotation) or getattr(annotation, "__name__", None) or str(annotation)
 
 
 _PATTERNS = {
@@ -93,3 +96,20 @@ _PATTERNS = {
     r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$": "language tag (BCP 47)",
     TIME_PATTERN: "time text (see Times)",
 }
+
+# What a value of each pattern looks like, for messages: an example, never the regex itself.
+EXAMPLES = {
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "an id of letters, digits, '_', '.' and '-', e.g. S1 or data-found",
+    r"^[a-z0-9][a-z0-9-]*$": "lower-case letters, digits and '-', e.g. acme-2024",
+    r"^[A-Z]{3}$": "a currency code (ISO 4217), e.g. USD or CNY",
+    r"^\d{4}-\d{2}-\d{2}$": "a date, e.g. 2020-02-23",
+    r"^\d{4}(-\d{2}(-\d{2})?)?$": "a date as precise as known, e.g. 2020-02-23, 2020-02 or 2020",
+    r"^[A-Z0-9]{3,5}$": "an exchange code (exchange-calendars), e.g. XHKG or XNYS",
+    r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$": "a language tag (BCP 47), e.g. en or zh-Hant",
+    TIME_PATTERN: "a date or time, e.g. 2020-02-23 or 2020-02-23 18:56 (or 2020-02-23T18:56+08:00)",
+}
+
+
+def expected_form(pattern: str) -> str:
+    """What a value matching `pattern` looks like, with an example ('a date, e.g. 2020-02-23')."""
+    return EXAMPLES.get(pattern) or f"text matching {pattern}"

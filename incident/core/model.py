@@ -164,7 +164,8 @@ class Phase(Strict):
     id: Id | None = Field(None, description="an id, if something refers to the phase")
     name: Text = Field(description="what users saw, in a few words")
     start: str = Field(description="a milestone id or a time")
-    end: str = Field(description="a milestone id or a time")
+    end: str | None = Field(
+        None, description="a milestone id or a time; left out while the incident is ongoing (the phase is open)")
     impact: ImpactLevel = Field(description="the level of user impact (Statuspage's levels)")
     component: str | None = Field(None, description="the affected component, when phases are per component")
     description: str = Field("", description="more words")
@@ -531,6 +532,26 @@ class Incident(Strict):
             return parse_when(m.at, self.tz, m.precision, m.approximate)
         return parse_when(ref, self.tz)
 
+    def as_of(self) -> When | None:
+        """The latest moment the file knows of: its last milestone or source date (an open phase runs to it)."""
+        return self.memo("as_of", lambda: _as_of(self))
+
+    def span_dates(self) -> tuple[str | None, str | None]:
+        """(start, recovery) as local dates: the durations' start and the last recovery that happened, if any."""
+        return self.memo("span_dates", lambda: _span_dates(self))
+
+    def __repr__(self) -> str:
+        """`<Incident weimob-2020: title, 2020-02-23 → 2020-03-03, 15 milestones>`: one line for a terminal."""
+        try:
+            start, end = self.span_dates()
+        except (ValueError, KeyError):  # an incident made with model_construct, unchecked
+            start = end = None
+        end = "ongoing" if self.status == "ongoing" else end
+        title = self.title if len(self.title) <= 80 else self.title[:79] + "…"
+        dates = f", {start or '?'} → {end or '?'}" if start or end else ""
+        count = len(self.milestones)
+        return f"<Incident {self.id}: {title}{dates}, {count} milestone{'' if count == 1 else 's'}>"
+
     def __eq__(self, other) -> bool:
         """Equal fields make equal incidents, whatever each has computed and cached."""
         return type(other) is type(self) and all(getattr(self, f) == getattr(other, f) for f in type(self).model_fields)
@@ -555,6 +576,32 @@ class Incident(Strict):
             if f.id == figure_id:
                 return f
         raise KeyError(figure_id)
+
+
+def _as_of(inc: Incident) -> When | None:
+    points = []
+    for m in inc.milestones:
+        if m.status == "happened":
+            try:
+                points.append(inc.when(m.id))
+            except ValueError:
+                continue  # reported at the milestone
+    for s in inc.sources:
+        parts = s.date.split("-")
+        if len(parts) == 3:  # a source dated to the month or year says nothing of the day
+            points.append(parse_when(s.date, inc.tz))
+    return max(points, key=lambda w: w.bounds()[1], default=None)
+
+
+def _span_dates(inc: Incident) -> tuple[str | None, str | None]:
+    start_id = duration_start(inc)
+    start = inc.when(start_id).earliest.date().isoformat() if start_id else None
+    recoveries = [inc.when(m.id) for m in inc.milestones if m.kind == "recovery" and m.status == "happened"]
+    end = max(recoveries, key=lambda w: w.bounds()[1]).earliest.date().isoformat() if recoveries else None
+    return start, end
+
+
+OPEN_PHASE = "has no end; only an ongoing incident (status: ongoing) may leave a phase open"
 
 
 # -- rules that span fields ---------------------------------------------------------
@@ -607,6 +654,13 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
                 out.append((path + (end_field,), f"ends ({end.label()}) before it starts ({start.label()})"))
 
     for i, p in enumerate(inc.phases):
+        if p.end is None:
+            when(p.start, ("phases", i, "start"))
+            if inc.status != "ongoing":
+                out.append((("phases", i, "end"), OPEN_PHASE))
+            elif _as_of(inc) is None:
+                out.append((("phases", i, "end"), "is open, and no milestone or source gives a day to count it to"))
+            continue
         ordered(p.start, p.end, ("phases", i), "start", "end")
     comp = inc.compensation
     if comp and comp.cash:

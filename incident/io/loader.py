@@ -10,12 +10,14 @@ becomes a `Problem` with the field path and line, and `load` raises one
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from incident.core.errors import IncidentError, Problem
+from incident.core.formatdoc import expected_form
 from incident.core.model import (  # noqa: F401 (check_references and duration_start are re-exported)
     CHECK_KINDS, CrossFieldError, Incident, check_references, duration_start, shown as _shown,
 )
@@ -94,13 +96,13 @@ def _problem(err: dict, data: Any, file: str, lines: dict) -> Problem:
     path = _data_path(err["loc"], data)
     kind = err["type"]
     if kind == "extra_forbidden":
-        message = "unknown field"
+        message = "unknown field" + _did_you_mean(err["loc"])
     elif kind == "missing":
         message = "missing required field"
     elif kind == "union_tag_invalid":
         message = f"unknown kind {_shown(err.get('input', {}).get('kind'))}; expected one of {err['ctx']['expected_tags']}"
     elif kind == "string_pattern_mismatch":
-        message = f"{_shown(err.get('input'))} does not have the expected form ({err['ctx']['pattern']})"
+        message = f"{_shown(err.get('input'))} does not have the expected form: {expected_form(err['ctx']['pattern'])}"
     elif kind == "value_error":  # our own validators say what is wrong, input included
         message = err["msg"].removeprefix("Value error, ")
     else:
@@ -108,6 +110,35 @@ def _problem(err: dict, data: Any, file: str, lines: dict) -> Problem:
         if "input" in err and not isinstance(err["input"], (dict, list)) and kind != "missing":
             message += f" (got {_kind(err['input'])} {_shown(err['input'])})"
     return Problem(file, path_text(path), message, _line(lines, path))
+
+
+def _did_you_mean(loc: tuple) -> str:
+    """"; did you mean 'milestones'?" when an unknown key is close to a field of the model at that place."""
+    key = loc[-1] if loc else None
+    if not isinstance(key, str):
+        return ""
+    close = get_close_matches(key, _field_names(loc[:-1]), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _field_names(loc: tuple) -> list[str]:
+    """The field names of the model(s) at a pydantic location inside an `Incident`."""
+    models: list[type[BaseModel]] = [Incident]
+    for part in loc:
+        if not isinstance(part, str):
+            continue  # a list index: the same model
+        fields = [m.model_fields[part] for m in models if part in m.model_fields]
+        if fields:
+            models = [inner for f in fields for inner in _models_in(f.annotation)]
+        else:  # a discriminated union's tag: the member whose kind it is
+            models = [m for m in models if "kind" in m.model_fields and part in get_args(m.model_fields["kind"].annotation)]
+    return sorted({name for m in models for name in m.model_fields})
+
+
+def _models_in(annotation) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
 
 
 def _data_path(loc: tuple, data: Any) -> tuple:

@@ -23,7 +23,7 @@ TEMPLATE = """\
 # Times are local to `timezone` unless they carry an offset (2020-02-23T19:00+08:00).
 # Write only what a source says, to the precision it says: a date alone
 # (2020-02-24) means the hour is unknown. Every fact lists the ids of its sources.
-# Field by field reference: docs/format.md.
+# Field by field reference: run `incident schema --markdown` (or `incident schema` for the JSON Schema).
 
 id: {id}
 title: ""          # required: one line, what happened to whom
@@ -132,11 +132,11 @@ notes: []          # other sourced facts: - {{text: ..., sources: [S1]}}
 def new_incident_text(incident_id: str, folder: str | None = None) -> str:
     """The incident.yaml template for `incident_id` (not valid until filled in)."""
     _check_id(incident_id)
-    return TEMPLATE.format(id=incident_id, folder=folder or f"data/{incident_id}")
+    return TEMPLATE.format(id=incident_id, folder=folder or incident_id)
 
 
-def write_new(incident_id: str, data_dir: str | Path = "data") -> Path:
-    """Write `data_dir/<id>/incident.yaml` from the template; never overwrite.
+def write_new(incident_id: str, data_dir: str | Path = ".") -> Path:
+    """Write `data_dir/<id>/incident.yaml` (by default `./<id>/incident.yaml`) from the template; never overwrite.
 
     Returns the file's path; IncidentError if the id is not a valid incident
     id or the file already exists.
