@@ -1,4 +1,4 @@
-"""`incident report`: the HTML postmortem of one incident or many."""
+"""`incident report`: the postmortem of one incident or many, as an HTML page or a Markdown page for a repository."""
 
 from __future__ import annotations
 
@@ -9,20 +9,21 @@ def cmd_report(args) -> int:
     from incident.cli.common import EXIT_BAD_INPUT, default_incident, say
     from incident.report.render import ReportError, render, render_many, terminal_progress
 
+    _check_output_name(args)
     if args.study or args.history:
         return _whole(args)
     paths = default_incident(args.paths, args.parser)
     if len(paths) == 1:
         try:
             out = render(paths[0], args.output, keep_notebook=args.keep_notebook, blameless=args.blameless,
-                         force=args.force, cache=not args.no_cache)
+                         force=args.force, cache=not args.no_cache, to=args.to)
         except ReportError as exc:
             say(f"error: {paths[0]}: {exc}; no report written")
             return 1
         print(f"wrote {out}")
         return 0
     results = render_many(paths, args.output, keep_notebook=args.keep_notebook, progress=terminal_progress(),
-                          blameless=args.blameless, force=args.force, cache=not args.no_cache)
+                          blameless=args.blameless, force=args.force, cache=not args.no_cache, to=args.to)
     for r in results:
         if r.ok:
             print(f"ok      {r.incident} -> {r.output} ({'from the cache' if r.cached else f'{r.seconds:.1f} s'})")
@@ -36,6 +37,17 @@ def cmd_report(args) -> int:
     if any(r.bad_input for r in failed):
         return EXIT_BAD_INPUT
     return 1 if failed else 0
+
+
+def _check_output_name(args) -> None:
+    """An output named as the other format's page (report.html with --to markdown) is a mistake, not a folder."""
+    from incident.report.render import FORMATS
+
+    suffix = Path(args.output or "").suffix.lower()
+    other = [to for to, suffixes in FORMATS.items() if suffix in suffixes and to != args.to]
+    if other and not Path(args.output).is_dir():
+        args.parser.error(f"--output {args.output} names a page of {other[0]}, not of {args.to}: "
+                          f"give a {FORMATS[args.to][0]} file or a folder, or --to {other[0]}")
 
 
 def _whole(args) -> int:
@@ -56,10 +68,10 @@ def _whole(args) -> int:
         notebook, name, title = PACKAGE / "history.ipynb", "history", "Incident history"
         params = {"history_sources": paths, "group_by": args.by or []}
         check, warm = (lambda: _check_history(args.paths)), HISTORY_WARM
-    out = output_path(name, args.output)
+    out = output_path(name, args.output, args.to)
     try:
         render_notebook(notebook, out, title, inputs=paths, check=check, warm=warm, keep_notebook=args.keep_notebook,
-                        force=args.force, cache=not args.no_cache, **params)
+                        force=args.force, cache=not args.no_cache, to=args.to, **params)
     except ReportError as exc:
         say(f"error: {exc}; no report written")
         return 1
@@ -98,10 +110,13 @@ def _check_incidents(paths) -> None:
 def add_parser(sub) -> None:
     from incident.cli.common import DEFAULT_INCIDENT
 
-    p = sub.add_parser("report", help="render HTML postmortems")
+    p = sub.add_parser("report", help="render postmortems as HTML pages or as Markdown")
     p.add_argument("paths", nargs="*", metavar="PATH", help=f"incident folders (default {DEFAULT_INCIDENT})")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="an .html file for one incident, or a folder (default reports/)")
+                   help="an .html file (.md with --to markdown) for one incident, or a folder (default reports/)")
+    p.add_argument("--to", choices=("html", "markdown"), default="html",
+                   help="html (default): one self-contained page; markdown: NAME.md for GitHub and the like, "
+                        "its figures as SVG files in NAME_files/ beside it")
     p.add_argument("--keep-notebook", action="store_true",
                    help="also write the executed notebook beside the page (NAME.ipynb), to open in Jupyter")
     p.add_argument("--force", action="store_true", help="with --keep-notebook: replace an existing notebook")

@@ -1,4 +1,4 @@
-"""Make reports: run a report notebook on Jupyter kernels, export one offline HTML file, write it safely.
+"""Make reports: run a report notebook on Jupyter kernels, export it as HTML or Markdown, write it safely.
 
 The notebooks shipped in this package (`postmortem.ipynb`, `study.ipynb`,
 `history.ipynb`) take their inputs as papermill-style parameters. A report is
@@ -11,11 +11,17 @@ template (code and prompts hidden, figures embedded, nothing remote) and
 written atomically: a failure never leaves a partial report nor touches an
 existing one.
 
+With `to="markdown"` the page is GitHub-flavoured Markdown for a repository
+(`export_markdown`): NAME.md with its figures as SVG files in NAME_files/
+beside it, linked relatively, written all or none (`write_markdown`).
+
 An executed report is cached by what determines it (the notebook and its
 parameters, the content of its inputs, the library's own files and the
 versions of what draws the page): an unchanged incident is written again
-from the cache without running anything. `render_many` does the same for a
-batch, on a few warm kernels.
+from the cache without running anything. The executed notebook is kept
+under that key and each page under the key and its format, so one run serves
+both formats: a page not yet made in a format is exported from the kept
+notebook. `render_many` does the same for a batch, on a few warm kernels.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -32,7 +40,9 @@ from pathlib import Path
 
 from incident.core.errors import IncidentError
 from incident.io.cache import Store, cache_folder, digest, files_digest
-from incident.io.files import atomic_write as _atomic_write, output_file, remove_stale
+from incident.io.files import (
+    atomic_write as _atomic_write, flush_to_disk, output_file, remove_stale, staging_folder,
+)
 from incident.io.loader import incident_file, load
 from incident.report.kernel import WORKERS, Engine, ReportError, first_line
 
@@ -40,13 +50,17 @@ PACKAGE = Path(__file__).resolve().parent
 NOTEBOOK = PACKAGE / "postmortem.ipynb"
 TEMPLATES = PACKAGE / "templates"
 HTML_SUFFIXES = (".html", ".htm")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+# a format → the suffixes of its page, the first the default
+FORMATS = {"html": HTML_SUFFIXES, "markdown": MARKDOWN_SUFFIXES}
 # What a postmortem's sections import, on top of what every report imports (kernel.WARM).
 POSTMORTEM_WARM = ("scipy.special", "incident.market.reaction", "incident.market.sessions", "incident.plots.timeline",
                    "incident.plots.costs", "incident.plots.market", "incident.plots.eventstudy",
                    "incident.plots.financials")
 
 __all__ = ["ReportError", "Result", "Job", "render", "render_many", "render_notebook", "default_output",
-           "build_notebook", "export_html", "atomic_write", "terminal_progress", "cache_store"]
+           "build_notebook", "export_html", "export_markdown", "write_markdown", "atomic_write", "terminal_progress",
+           "cache_store", "FORMATS"]
 
 
 @dataclass(frozen=True)
@@ -73,26 +87,47 @@ class Job:
     inputs: list[str] = field(default_factory=list)  # files and folders whose content the report shows
     keep_notebook: bool = False
     force: bool = False
+    to: str = "html"  # the page's format, a key of FORMATS
 
     @property
     def notebook_out(self) -> Path:
         return self.out.with_suffix(".ipynb")
 
+    @property
+    def figures_out(self) -> Path:
+        """A Markdown page's figure folder: NAME_files/ beside NAME.md, as nbconvert and Quarto name it."""
+        return figures_folder(self.out)
+
     def key(self) -> str:
-        """What determines the page: the notebook with its parameters, its inputs' content, the library."""
+        """What determines the executed notebook: the notebook with its parameters, its inputs' content, the library.
+
+        No output format in it: the one run serves the HTML and the Markdown page.
+        """
         return digest(json.dumps(self.nb, sort_keys=True), files_digest(self.inputs), library_digest())
 
+    def page_entry(self, key: str) -> tuple[str, str]:
+        """The cache entry (key, kind) of this job's page: the notebook's key with the format (and the
+        figure folder's name, which the Markdown's links hold)."""
+        if self.to == "html":
+            return key, "html"
+        return digest(key, self.to, self.figures_out.name), "md.json"
 
-def default_output(incident_path: str | Path, out: str | Path | None = None) -> Path:
-    """reports/<folder>.html, or <out>/<folder>.html when `out` is a folder (anything but an .html or .htm file)."""
-    return output_path(Path(os.path.abspath(incident_file(incident_path))).parent.name, out)  # "." has a name too
+
+def figures_folder(page: Path) -> Path:
+    return Path(page).with_name(f"{Path(page).stem}_files")
 
 
-def output_path(name: str, out: str | Path | None = None) -> Path:
-    """`out` when it names an .html or .htm file; else <out or reports>/<name>.html."""
-    if out is not None and Path(out).suffix.lower() in HTML_SUFFIXES and not Path(out).is_dir():
+def default_output(incident_path: str | Path, out: str | Path | None = None, to: str = "html") -> Path:
+    """reports/<folder>.html (.md for Markdown), or in `out` when it is a folder (anything but a page's file name)."""
+    return output_path(Path(os.path.abspath(incident_file(incident_path))).parent.name, out, to)  # "." has a name too
+
+
+def output_path(name: str, out: str | Path | None = None, to: str = "html") -> Path:
+    """`out` when it names a page of the format (.html, .htm; .md, .markdown); else <out or reports>/<name>.<suffix>."""
+    suffixes = FORMATS[to]
+    if out is not None and Path(out).suffix.lower() in suffixes and not Path(out).is_dir():
         return Path(out)
-    return Path(out or "reports") / f"{name}.html"
+    return Path(out or "reports") / f"{name}{suffixes[0]}"
 
 
 def build_notebook(incident_path: str | Path, notebook: Path | None = None, blameless: bool = False):
@@ -146,8 +181,8 @@ def cache_store() -> Store | None:
 def render_notebook(notebook: Path, out: str | Path, title: str, *, inputs: Iterable[str | Path] = (),
                     check: Callable[[], object] | None = None, warm: Iterable[str] = (), keep_notebook: bool = False,
                     force: bool = False, cache: bool = True, timeout: float = 300, kernels: int = 1,
-                    **parameters) -> Path:
-    """Run one of the package's report notebooks with `parameters` and write it as HTML to `out`.
+                    to: str = "html", **parameters) -> Path:
+    """Run one of the package's report notebooks with `parameters` and write it as HTML (or `to`) to `out`.
 
     `inputs` are the files and folders the report shows (their content keys
     the cache); `check()` validates them (raising IncidentError) while the
@@ -155,7 +190,7 @@ def render_notebook(notebook: Path, out: str | Path, title: str, *, inputs: Iter
     """
     nb = with_parameters(notebook, **parameters)
     nb["metadata"]["title"] = title
-    job = Job(nb, Path(out), [str(p) for p in inputs], keep_notebook, force)
+    job = Job(nb, Path(out), [str(p) for p in inputs], keep_notebook, force, to)
     return make(job, check=check, warm=warm, cache=cache, timeout=timeout, kernels=kernels)
 
 
@@ -171,7 +206,7 @@ def make(job: Job, check: Callable[[], object] | None = None, warm: Iterable[str
         started = [engine.start(warm) for _ in range(max(1, kernels))]  # they boot while we check the input
         if check is not None:
             check()
-        exporter()
+        page_exporter(job.to)
         executed = execute(engine, started, job.nb, timeout)
     finish(job, executed, store, key)
     return job.out
@@ -185,35 +220,70 @@ def execute(engine: Engine, kernels, nb, timeout: float):
 def check_outputs(job: Job) -> None:
     """The output can be written, and the kept notebook replaces nothing unless forced; before any work."""
     prepare_output(job.out)
+    figures = job.figures_out
+    if job.to == "markdown" and (figures.is_symlink() or (figures.exists() and not figures.is_dir())):
+        raise IncidentError.single(str(figures), "is in the way of the page's figure folder: "
+                                   "move it, or give another output name")
     if job.keep_notebook and not job.force and job.notebook_out.exists():
         raise IncidentError.single(str(job.notebook_out), "already exists: give --force to replace it, "
                                    "or another output name")
 
 
 def from_cache(job: Job, store: Store, key: str) -> bool:
-    """Write `job`'s page (and notebook) from the cache; False when they are not there (or damaged)."""
-    page = store.get(key, "html")
-    notebook = store.get(key, "ipynb") if job.keep_notebook else b""
-    if page is None or notebook is None:
+    """Write `job`'s page (and notebook) from the cache; False when they are not there (or damaged).
+
+    A page not kept in `job`'s format (made in the other one) is exported
+    from the kept executed notebook: nothing runs again.
+    """
+    page = store.get(*job.page_entry(key))
+    notebook = store.get(key, "ipynb") if job.keep_notebook or page is None else b""
+    if notebook is None:
         return False
-    atomic_write(job.out, page)
+    if page is None:
+        import nbformat
+
+        finish(job, nbformat.reads(notebook.decode("utf-8"), as_version=4), store, key)
+        return True
+    write_page(job, page)
     if job.keep_notebook:
         atomic_write(job.notebook_out, notebook)
     return True
 
 
 def finish(job: Job, executed, store: Store | None, key: str | None, page: str | None = None) -> None:
-    """Export the executed notebook (unless its `page` is given), write it, keep both in the cache."""
+    """Export the executed notebook (unless its HTML `page` is given), write it, keep both in the cache."""
     import nbformat
 
-    page_bytes = (page if page is not None else export_html(executed)).encode("utf-8")
+    if page is not None:
+        entry = page.encode("utf-8")
+    elif job.to == "markdown":
+        text, files = export_markdown(executed, job.figures_out.name)
+        entry = markdown_entry(text, files)
+    else:
+        entry = export_html(executed).encode("utf-8")
     notebook = nbformat.writes(executed).encode("utf-8") if job.keep_notebook or store is not None else b""
-    atomic_write(job.out, page_bytes)
+    write_page(job, entry)
     if job.keep_notebook:
         atomic_write(job.notebook_out, notebook)
     if store is not None and key is not None:
         store.put(key, "ipynb", notebook)
-        store.put(key, "html", page_bytes)
+        store.put(*job.page_entry(key), entry)
+
+
+def write_page(job: Job, entry: bytes) -> None:
+    """Write a page as the cache keeps it: HTML bytes, or a Markdown page with its figures (`markdown_entry`)."""
+    if job.to == "markdown":
+        bundle = json.loads(entry)
+        files = {name: base64.b64decode(data) for name, data in bundle["files"].items()}
+        write_markdown(job.out, bundle["page"], files)
+    else:
+        atomic_write(job.out, entry)
+
+
+def markdown_entry(page: str, files: dict[str, bytes]) -> bytes:
+    """A Markdown page and its figure files as one cache entry."""
+    return json.dumps({"page": page, "files": {name: base64.b64encode(data).decode("ascii")
+                                               for name, data in files.items()}}).encode("utf-8")
 
 
 @lru_cache(maxsize=1)
@@ -258,6 +328,129 @@ def _export(exporter, nb) -> str:
     return body
 
 
+def page_exporter(to: str):
+    """The exporter of format `to`, made ready (see `exporter`)."""
+    return markdown_exporter() if to == "markdown" else exporter()
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+FIGURE_TYPES = {"image/svg+xml": ".svg", "image/png": ".png"}  # what a report shows as a figure, and its file's suffix
+# Where a raw HTML block may start (CommonMark's HTML blocks of type 6): a fragment starting with anything
+# else is put in a <div>, so that GitHub never reads it as Markdown text.
+BLOCK_START = re.compile(r"<(?:h[1-6]|div|p|ul|ol|dl|table|header|nav|section|details|blockquote|figure|hr)[\s/>]",
+                         re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def markdown_exporter():
+    """nbconvert's Markdown exporter with the package's Markdown template, ready to use (see `exporter`)."""
+    from nbconvert import MarkdownExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+    from traitlets.config import Config
+
+    exporter = MarkdownExporter(
+        config=Config({"ExtractOutputPreprocessor": {"enabled": False}}),  # the figures are named in page order here
+        extra_template_basedirs=[str(TEMPLATES)],
+        template_name="postmortem-markdown",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"remove-cell"}), enabled=True)
+    exporter.register_filter("html_block", html_block)
+    exporter.register_filter("markdown_text", markdown_text)
+    exporter.register_filter("figure_alt", figure_alt)
+    _export_markdown(exporter, {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, "_files")
+    return exporter
+
+
+def export_markdown(nb, figures: str) -> tuple[str, dict[str, bytes]]:
+    """The executed notebook as a GitHub-flavoured Markdown page and its figure files (name → bytes).
+
+    The page links each figure as `figures/figure-N.svg`, numbered in page
+    order: `figures` is the folder's name, relative to the page.
+    """
+    return _export_markdown(markdown_exporter(), nb, figures)
+
+
+def _export_markdown(exporter, nb, figures: str) -> tuple[str, dict[str, bytes]]:
+    import nbformat
+
+    from incident import __version__
+
+    nb = nbformat.from_dict(nb)  # a copy: the figures' file names are the page's, not the kept notebook's
+    files: dict[str, bytes] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            mime = next((m for m in FIGURE_TYPES if m in output.get("data", {})), None)
+            if mime is None:
+                continue
+            name = f"figure-{len(files) + 1}{FIGURE_TYPES[mime]}"
+            data = output["data"][mime]
+            files[name] = data.encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(data)
+            output.setdefault("metadata", {})["filenames"] = {mime: f"{figures}/{name}"}
+    body, _ = exporter.from_notebook_node(nb, resources={"incident_version": __version__})
+    return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n", files
+
+
+def html_block(fragment: str) -> str:
+    """A section's HTML as one raw HTML block of Markdown: no blank line in it (one would end the block and
+    make the rest Markdown text), starting where a block may start. HTML collapses the whitespace anyway."""
+    fragment = re.sub(r"\n[ \t]*(?=\n)", "", str(fragment).strip())
+    return fragment if BLOCK_START.match(fragment) else f"<div>\n{fragment}\n</div>"
+
+
+def markdown_text(text: str) -> str:
+    """`text` as Markdown inline text that means only itself: one line, Markdown's and HTML's characters escaped."""
+    return re.sub(r"([\\`*_\[\]<>&!#|~])", r"\\\1", " ".join(str(text).split()))
+
+
+def figure_alt(output, mime: str) -> str:
+    """A figure's alternative text, as `incident.report.cells.show_figure` set it."""
+    return (output.get("metadata", {}).get(mime) or {}).get("alt") or "Chart without a description"
+
+
+def write_markdown(page_path: Path, page: str, files: dict[str, bytes]) -> None:
+    """Write a Markdown page and its figure folder all or none; an existing page and folder only once both are ready.
+
+    The figures are written in a staging folder beside the page; then the
+    old folder is set aside, the new one renamed into place and the page
+    written atomically (the page last, so a reader never meets a new page
+    with old figures); the old folder goes only then. A failure at any step
+    puts the old page and folder back as they were.
+    """
+    page_path = Path(page_path)
+    folder = figures_folder(page_path)
+    try:
+        staged = staging_folder(page_path.parent)
+    except OSError as exc:
+        raise ReportError(f"cannot write in {page_path.parent}: {exc.strerror or exc}") from None
+    new, old = staged / "new", staged / "old"
+    moved = placed = False
+    try:
+        new.mkdir()
+        for name, data in files.items():
+            (new / name).write_bytes(data)
+        flush_to_disk([new / name for name in files])
+        if folder.is_dir() and not folder.is_symlink():
+            os.rename(folder, old)
+            moved = True
+        if files:
+            os.rename(new, folder)
+            placed = True
+        atomic_write(page_path, page.encode("utf-8"))
+    except BaseException as exc:
+        if placed:
+            os.rename(folder, new)
+        if moved:
+            os.rename(old, folder)
+        if isinstance(exc, OSError):
+            raise ReportError(f"cannot write {folder}: {exc.strerror or exc}") from None
+        raise
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
 def render(
     incident_path: str | Path,
     output: str | Path | None = None,
@@ -268,24 +461,26 @@ def render(
     force: bool = False,
     cache: bool = True,
     kernels: int = WORKERS,
+    to: str = "html",
 ) -> Path:
-    """Write the postmortem of `incident_path`; return the HTML file's path.
+    """Write the postmortem of `incident_path` as HTML (or `to`: "markdown"); return the page's path.
 
     IncidentError for bad input, ReportError when the report cannot be made
     or written; in both cases nothing is written. With `kernels` > 1 the
     sections are shared among that many kernels, side by side (the page is
     the same as one kernel's).
     """
-    job = postmortem_job(incident_path, output, blameless, keep_notebook, force)
+    job = postmortem_job(incident_path, output, blameless, keep_notebook, force, to)
     return make(job, check=lambda: _titled(job, incident_path), warm=POSTMORTEM_WARM, cache=cache,
                 timeout=timeout, kernels=kernels)
 
 
-def postmortem_job(incident_path, output=None, blameless=False, keep_notebook=False, force=False) -> Job:
+def postmortem_job(incident_path, output=None, blameless=False, keep_notebook=False, force=False,
+                   to: str = "html") -> Job:
     """The postmortem of one incident folder as a Job (its title is set once the incident is loaded)."""
     nb = build_notebook(incident_path, blameless=blameless)
-    return Job(nb, default_output(incident_path, output), [str(incident_file(incident_path).parent)],
-               keep_notebook, force)
+    return Job(nb, default_output(incident_path, output, to), [str(incident_file(incident_path).parent)],
+               keep_notebook, force, to)
 
 
 def _titled(job: Job, incident_path) -> None:
@@ -329,7 +524,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 # -- many at once ------------------------------------------------------------------------
 def render_many(
     paths, out_dir: str | Path | None = None, keep_notebook: bool = False, progress=None, workers: int = WORKERS,
-    timeout: float = 300, blameless: bool = False, *, force: bool = False, cache: bool = True,
+    timeout: float = 300, blameless: bool = False, *, force: bool = False, cache: bool = True, to: str = "html",
 ) -> list[Result]:
     """Render several incidents on `workers` warm kernels; one failure does not stop the others.
 
@@ -346,7 +541,7 @@ def render_many(
         if Path(path).is_dir() and not incident_file(path).exists():
             results[k] = Result(path, None, 0.0, "no incident.yaml in this folder", skipped=True)
         else:
-            jobs[k] = postmortem_job(path, out_dir, blameless, keep_notebook, force)
+            jobs[k] = postmortem_job(path, out_dir, blameless, keep_notebook, force, to)
     clashes = _clashes([(paths[k], job.out) for k, job in jobs.items()])
     if clashes:  # bad input: refused before anything runs or is written
         raise IncidentError.single(str(out_dir or "reports"), clashes)
@@ -382,7 +577,7 @@ def render_many(
                 runnable.append(k)
             except IncidentError as exc:
                 record(k, first_line(str(exc)), bad=True)
-        exporter()
+        page_exporter(to)
 
         def written(position: int, executed) -> None:
             k = runnable[position]
