@@ -53,6 +53,17 @@ def run_cli(*args, cwd=ROOT, timeout=120):
     )
 
 
+def one_line(done, *words) -> str:
+    """A command refused as bad input: exit 2, one line on stderr naming `words` (paths too), no traceback."""
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for word in words:
+        assert str(word) in lines[0], (word, lines[0])
+    return lines[0]
+
+
 def without_policy(html: str) -> str:
     """A report page without its Content-Security-Policy, so that a test may add a measuring script."""
     import re

@@ -10,23 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, WEIMOB, run_cli
+from conftest import ROOT, WEIMOB, one_line, run_cli
 
 ISSRE = ROOT / "data" / "history" / "issre22"
 GITHUB = ROOT / "data" / "history" / "github-status" / "incidents.jsonl"
 PRICES = WEIMOB / "prices"
 POSIX = os.name == "posix"
-
-
-def one_error(done, *words: str) -> str:
-    """Exit 2, one line on stderr (containing `words`), nothing on stdout, no traceback."""
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    for word in words:
-        assert word in lines[0]
-    return lines[0]
 
 
 def test_report_history_by_takes_only_its_choices():
@@ -52,7 +41,7 @@ def test_history_save_follows_the_output_rule(tmp_path, target, words):
     if target == "a-folder":
         (tmp_path / target).mkdir()
         target = str(tmp_path / target)
-    one_error(run_cli("history", ISSRE, "--save", target), *words)
+    one_line(run_cli("history", ISSRE, "--save", target), *words)
 
 
 def test_history_save_never_replaces_its_input(tmp_path):
@@ -64,7 +53,7 @@ def test_history_save_never_replaces_its_input(tmp_path):
     except OSError:
         pytest.skip("no symbolic links here")
     before = source.read_bytes()
-    one_error(run_cli("history", source, "--save", link), "is the input", "--save would replace it")
+    one_line(run_cli("history", source, "--save", link), "is the input", "--save would replace it")
     assert source.read_bytes() == before
 
 
@@ -88,7 +77,7 @@ def test_standard_output_on_a_full_device_is_one_line():
 def test_error_lines_escape_control_characters_and_newlines(tmp_path):
     folder = tmp_path / "bad\x1b]0;owned\x07\u202emid\nline"
     folder.mkdir()
-    line = one_error(run_cli("validate", folder), "no such file")
+    line = one_line(run_cli("validate", folder), "no such file")
     assert "\x1b" not in line and "\u202e" not in line and "\x07" not in line
     assert "\\x1b]0;owned\\x07\\u202emid\\nline" in line
 
@@ -102,7 +91,7 @@ def test_an_incident_file_linking_out_of_its_folder_is_refused_unread(tmp_path):
         (folder / "incident.yaml").symlink_to(secret)
     except OSError:
         pytest.skip("no symbolic links here")
-    line = one_error(run_cli("validate", folder), "is a symbolic link to a file outside its folder")
+    line = one_line(run_cli("validate", folder), "is a symbolic link to a file outside its folder")
     assert "the-secret-line" not in line
 
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, one_line, run_cli
 from incident.analysis import history_engine
 from incident.analysis.history_engine import choose_engine, history_summary
 from incident.core.errors import IncidentError
@@ -86,14 +86,6 @@ KINDS = ["truncated", "bad-footer-magic", "bad-footer", "bit-flips", "wrong-sche
          "report-not-json", "report-not-counts", "report-list", "report-negative", "report-not-utf8"]
 
 
-def one_line(done, path=None):
-    assert done.returncode == 2, (done.returncode, done.stderr)
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    if path is not None:
-        assert str(path) in lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb"])

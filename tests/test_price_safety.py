@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WEIMOB, run_cli
+from conftest import WEIMOB, one_line, run_cli
 from incident.cli import main
 from incident.core.errors import IncidentError
 from incident.io import prices
@@ -17,14 +17,6 @@ from incident.io.prices import read_prices
 HEADER = "date,open,high,low,close,volume\n"
 
 
-def one_line(done, path=None):
-    assert done.returncode == 2, (done.returncode, done.stderr)
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    if path is not None:
-        assert str(path) in lines[0]
-    return lines[0]
 
 
 def no_scan(monkeypatch):

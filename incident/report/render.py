@@ -286,25 +286,27 @@ def markdown_entry(page: str, files: dict[str, bytes]) -> bytes:
                                                for name, data in files.items()}}).encode("utf-8")
 
 
+def _configured(kind, template: str, **options):
+    """An nbconvert exporter of `kind` with one of the package's templates: code, prompts and 'remove-cell' cells left out."""
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    exporter = kind(extra_template_basedirs=[str(TEMPLATES)], template_name=template, exclude_input=True,
+                    exclude_input_prompt=True, exclude_output_prompt=True, **options)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"remove-cell"}), enabled=True)
+    return exporter
+
+
 @lru_cache(maxsize=1)
 def exporter():
     """nbconvert's HTML exporter with the package's template, ready to use.
 
     Its imports and the first compiling of its templates are the slow part
     (an empty notebook's export compiles them), so it is made early: while
-    the cells run, or before a batch's workers fork.
+    the kernels start.
     """
     from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
 
-    exporter = HTMLExporter(
-        extra_template_basedirs=[str(TEMPLATES)],
-        template_name="postmortem",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"remove-cell"}), enabled=True)
+    exporter = _configured(HTMLExporter, "postmortem")
     exporter.register_filter("base64", lambda text: base64.b64encode(text.encode("utf-8")).decode("ascii"))
     _export(exporter, {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     return exporter
@@ -345,18 +347,11 @@ BLOCK_START = re.compile(r"<(?:h[1-6]|div|p|ul|ol|dl|table|header|nav|section|de
 def markdown_exporter():
     """nbconvert's Markdown exporter with the package's Markdown template, ready to use (see `exporter`)."""
     from nbconvert import MarkdownExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
 
-    exporter = MarkdownExporter(
-        config=Config({"ExtractOutputPreprocessor": {"enabled": False}}),  # the figures are named in page order here
-        extra_template_basedirs=[str(TEMPLATES)],
-        template_name="postmortem-markdown",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"remove-cell"}), enabled=True)
+    # the figures are named in page order here, not by nbconvert's extractor
+    exporter = _configured(MarkdownExporter, "postmortem-markdown",
+                           config=Config({"ExtractOutputPreprocessor": {"enabled": False}}))
     exporter.register_filter("html_block", html_block)
     exporter.register_filter("markdown_text", markdown_text)
     exporter.register_filter("figure_alt", figure_alt)
