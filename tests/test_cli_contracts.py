@@ -133,3 +133,21 @@ def test_an_unreadable_incident_folder_in_a_history_is_named_not_skipped(tmp_pat
         incident_folders(tmp_path)
     monkeypatch.undo()
     assert [p.name for p in incident_folders(tmp_path)] == ["a-case", "b-locked"]
+
+
+def test_study_report_refuses_a_broken_price_file_before_anything_runs(tmp_path, monkeypatch, capsys):
+    from incident.cli import main
+    from incident.report import render
+
+    folder = tmp_path / "fastly-2021"
+    shutil.copytree(ROOT / "data" / "fastly-2021", folder)
+    price = sorted((folder / "prices").glob("*.csv"))[0]
+    price.write_text("date,close\n2021-06-01,not a number\n", encoding="utf-8")
+
+    def nothing_may_run(*args, **kwargs):
+        raise AssertionError("nothing may run")
+
+    monkeypatch.setattr(render, "execute", nothing_may_run)  # the kernels start meanwhile, and are stopped
+    assert main(["report", "--study", str(folder), str(WEIMOB), "-o", str(tmp_path / "study.html")]) == 2
+    assert "error: " in capsys.readouterr().err
+    assert not (tmp_path / "study.html").exists()

@@ -92,15 +92,19 @@ def _check_history(paths) -> None:
 
 
 def _check_incidents(paths) -> None:
-    """Every folder loads and has a market section; IncidentError listing all that do not."""
+    """Every folder loads, has a market section and passes `incident validate`'s market check; IncidentError listing all that do not."""
     from incident.core.errors import IncidentError, Problem
     from incident.io.loader import load
+    from incident.market.reaction import check_market
 
     problems = []
     for path in paths:
         try:
-            if load(path).market is None:
+            inc = load(path)
+            if inc.market is None:
                 problems.append(Problem(str(path), "market", "has no market section: a market study needs one"))
+            else:
+                check_market(inc)  # the price files, day 0, the event study: before anything runs
         except IncidentError as exc:
             problems += exc.problems
     if problems:

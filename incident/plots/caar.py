@@ -12,7 +12,7 @@ from incident.plots.style import COLOURS, axes_for, house_style, source_line, su
 SOURCE = "Prices: adjusted daily closes (Yahoo Finance via the incidents' price files)"
 
 
-def plot_caar(study: MarketStudy, ax=None, start: int = -10, end: int = 20, level: float = 0.95, sources=None):
+def plot_caar(study: MarketStudy, *, ax=None, start: int = -10, end: int = 20, level: float = 0.95, sources=None):
     """The mean CAR (CAAR) cumulated from day `start`, its `level` band, and each event's CAR path faint behind it.
 
     The band is CAAR ± t quantile × the cross-sectional standard error of
@@ -55,7 +55,7 @@ def plot_caar(study: MarketStudy, ax=None, start: int = -10, end: int = 20, leve
     return ax
 
 
-def plot_event_ars(study: MarketStudy, ax=None, day: int = 0, level: float = 0.95, sources=None):
+def plot_event_ars(study: MarketStudy, *, ax=None, day: int = 0, level: float = 0.95, sources=None):
     """Each event's abnormal return on `day`, sorted, with its `level` prediction-error bar."""
     from scipy.special import stdtrit
 

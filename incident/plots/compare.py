@@ -21,7 +21,7 @@ def time_unit(longest_hours: float) -> tuple[str, float]:
     return TIME_UNITS[2]
 
 
-def plot_compare(a: Incident, b: Incident, ax=None):
+def plot_compare(a: Incident, b: Incident, *, ax=None):
     """Each incident's time per impact level on the time since its start; returns ax.
 
     One row per level an incident has, the worst level taking the time where

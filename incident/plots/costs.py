@@ -15,7 +15,7 @@ from incident.analysis.timeline import compensated_window, window_note
 from incident.plots.style import COLOURS, axes_for, house_style, millions, person_label, renderable, source_line, subtitle, thousands
 
 
-def plot_provision(inc_or_table: Incident | pd.DataFrame, ax=None):
+def plot_provision(inc_or_table: Incident | pd.DataFrame, *, ax=None):
     """The provision as a horizontal waterfall: the remainder, each named party, the total.
 
     Takes an incident or its `provision_table`; bar widths are the amounts,
@@ -82,7 +82,7 @@ def _bracket(ax, y0: float, y1: float, x: float, text: str) -> None:
                 fontsize=8.5, color=COLOURS["ink"])
 
 
-def plot_compensation(inc: Incident, ax=None):
+def plot_compensation(inc: Incident, *, ax=None):
     """The cash scheme's compensation over daily revenue × margin, with the traffic scheme beside it.
 
     Cells are the library's `sensitivity_table` for the compensated window,

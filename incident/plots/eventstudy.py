@@ -19,6 +19,7 @@ TITLE_WIDTH = 60  # characters of a milestone title in the key
 
 def plot_event_study(
     result: EventStudy,
+    *,
     ax=None,
     milestones: Mapping[str, int] | pd.DataFrame | None = None,
     level: float = 0.95,

@@ -17,7 +17,7 @@ from incident.plots.style import COLOURS, axes_for, house_style, renderable, sou
 METRIC_COLOURS = [COLOURS["blue"], COLOURS["orange"], COLOURS["green"], COLOURS["purple"]]
 
 
-def plot_financials(inc: Incident, ax=None, metrics=("revenue", "adjusted EBITDA"), periods=None):
+def plot_financials(inc: Incident, *, ax=None, metrics=("revenue", "adjusted EBITDA"), periods=None):
     """Bars of `metrics` for each period (default: every period that has any of them).
 
     Periods are placed by year, so years without figures show as a gap; a

@@ -32,7 +32,7 @@ _LABELS = {
 }
 
 
-def plot_duration_ecdf(table: pd.DataFrame, ax=None, column: str = "hours_to_resolve", by: str | None = "impact"):
+def plot_duration_ecdf(table: pd.DataFrame, *, ax=None, column: str = "hours_to_resolve", by: str | None = "impact"):
     """Empirical CDF of a duration, one line per value of `by`, with medians marked."""
     with house_style():
         return _draw_ecdf(table, axes_for(ax, (8, 4.5)), column, by)
@@ -60,7 +60,7 @@ def _draw_ecdf(table: pd.DataFrame, ax, column: str, by: str | None):
     return ax
 
 
-def plot_duration_histogram(table: pd.DataFrame, ax=None, column: str = "hours_to_resolve", bins: int = 30):
+def plot_duration_histogram(table: pd.DataFrame, *, ax=None, column: str = "hours_to_resolve", bins: int = 30):
     """Histogram of a duration on log-spaced bins, with the median and the mean marked."""
     with house_style():
         return _draw_histogram(table, axes_for(ax, (8, 4.5)), column, bins)
@@ -134,7 +134,7 @@ class _FixedLog(LogLocator):
         return inside if len(inside) else super().tick_values(vmin, vmax)
 
 
-def plot_stage_ecdf(table: pd.DataFrame, stages=STAGES, ax=None):
+def plot_stage_ecdf(table: pd.DataFrame, stages=STAGES, *, ax=None):
     """Empirical CDF of each stage's known durations (minutes, log axis); dots mark the medians."""
     with house_style():
         ax = axes_for(ax, (8, 4.5))
@@ -164,7 +164,7 @@ def plot_stage_ecdf(table: pd.DataFrame, stages=STAGES, ax=None):
         return ax
 
 
-def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", ax=None, min_n: int = 1):
+def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", *, ax=None, min_n: int = 1):
     """One stage across the groups of `by`: horizontal boxes sorted by median, with the median's CI.
 
     Each label gives the group and n (records where the stage is known); the
@@ -205,7 +205,7 @@ def _from_zero(x: pd.Series, share: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([x.to_numpy()[:1], x.to_numpy()]), np.concatenate([[0.0], share.to_numpy()])
 
 
-def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", ax=None):
+def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None):
     """Per quarter: bars counting the incidents, and the median of `stage` with its CI band (log axis).
 
     The median is drawn where the quarter has a known value, the band where

@@ -18,7 +18,7 @@ from incident.plots.style import COLOURS, axes_for, house_style, renderable, sou
 NOTE_ROW = 26  # points a note of a market move takes: two lines of 8.5 pt and a gap
 
 
-def plot_market(inc: Incident, ax=None, weeks: int = 6):
+def plot_market(inc: Incident, *, ax=None, weeks: int = 6):
     """The stock and the benchmark rebased to 100, the outage shaded, milestone sessions marked.
 
     Shows `weeks` weeks either side of the incident; the stock's return is

@@ -28,7 +28,7 @@ UNCERTAIN_ALPHA = 0.3
 INSIDE = {"annotation_clip": False}
 
 
-def plot_timeline(inc: Incident, ax=None):
+def plot_timeline(inc: Incident, *, ax=None):
     """Phases as bands and milestones as labelled markers, in the incident's time zone.
 
     A band is solid where the phase surely runs and hatched where a bound is
