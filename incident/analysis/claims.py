@@ -17,7 +17,7 @@ from incident.analysis.financials import cagr, growth, implied_prior, rounding_h
 from incident.analysis.timeline import window_hours
 from incident.analysis.verdicts import CANNOT_CHECK, MISMATCH, judge
 from incident.analysis.verdicts import verdict as _result
-from incident.core.model import Claim, Incident
+from incident.core.model import CagrCheck, Claim, DifferenceCheck, DurationCheck, GrowthCheck, Incident, ProvisionCheck
 COLUMNS = [
     "id", "statement", "kind", "stated", "unit", "computed", "low", "high", "tolerance", "status", "note", "implied", "sources",
 ]
@@ -58,6 +58,7 @@ def _bounds(value: float) -> tuple[float, float]:
 
 def _check_cagr(inc: Incident, claim: Claim) -> dict:
     c = claim.check
+    assert isinstance(c, CagrCheck)  # _CHECKS sends each claim here by its kind
     a, b = inc.figure(c.start), inc.figure(c.end)
     (a_lo, a_hi), (b_lo, b_hi) = _bounds(a.value), _bounds(b.value)
     computed = cagr(a.value, b.value, c.years) * 100
@@ -72,6 +73,7 @@ def _check_cagr(inc: Incident, claim: Claim) -> dict:
 
 def _check_growth(inc: Incident, claim: Claim) -> dict:
     c = claim.check
+    assert isinstance(c, GrowthCheck)  # _CHECKS sends each claim here by its kind
     cur = inc.figure(c.current)
     if c.prior is not None:
         prior = inc.figure(c.prior)
@@ -95,6 +97,7 @@ def _check_growth(inc: Incident, claim: Claim) -> dict:
 
 def _check_difference(inc: Incident, claim: Claim) -> dict:
     c = claim.check
+    assert isinstance(c, DifferenceCheck)  # _CHECKS sends each claim here by its kind
     a, b = inc.figure(c.minuend), inc.figure(c.subtrahend)
     computed = a.value - b.value
     ha, hb = rounding_half_width(a.value), rounding_half_width(b.value)
@@ -124,6 +127,7 @@ def duration_unit(unit: str) -> tuple[str, float, bool]:
 def _check_duration(inc: Incident, claim: Claim) -> dict:
     """The span in the claim's own unit ("27 minutes" is checked as 27 minutes, not as 27 hours)."""
     c = claim.check
+    assert isinstance(c, DurationCheck)  # _CHECKS sends each claim here by its kind
     start, end = inc.when(c.start), inc.when(c.end)
     try:
         hours = window_hours(start, end)
@@ -158,11 +162,15 @@ def _leap_day_between(start, end) -> str | None:
 
 
 def _check_provision(inc: Incident, claim: Claim) -> dict:
+    c = claim.check
+    assert isinstance(c, ProvisionCheck)  # _CHECKS sends each claim here by its kind
     prov = inc.provision
+    if prov is None:  # validation refuses a provision claim without a provision section: an unchecked incident
+        raise ValueError(f"incident {inc.id!r} has no provision")
     named = prov.named_total
-    computed = named if claim.check.part == "named" else prov.remainder
+    computed = named if c.part == "named" else prov.remainder
     status, tol = judge(claim.stated, computed, computed, stated_half=0.0)
-    what = "sum of the named parts" if claim.check.part == "named" else "total minus the named parts"
+    what = "sum of the named parts" if c.part == "named" else "total minus the named parts"
     amount = f"{computed:,.0f}" if computed == int(computed) else f"{computed:,}"  # 0.3 stays 0.3, not 0
     return _result(computed, computed, computed, status, tol, f"{what}: {amount} {prov.currency}")
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -217,7 +218,7 @@ def _wide_ranges(pieces, variables, edges, widths):
 
 
 def _merge_touching(spans: pd.DataFrame) -> pd.DataFrame:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for r in spans.sort_values(["level", "sure", "start"], kind="stable").itertuples(index=False):
         if rows and rows[-1]["level"] == r.level and rows[-1]["sure"] == r.sure and abs(rows[-1]["end"] - r.start) < 1e-9:
             rows[-1]["end"] = r.end
@@ -249,8 +250,8 @@ def compare_table(a: Incident, b: Incident) -> pd.DataFrame:
             row[col], row[f"{col} low"], row[f"{col} high"] = text, lo, hi
     # a level neither incident has is no news; 'no source reports' is, even when none
     for level in LEVELS:
-        row = rows.get(_level_measure(level))
-        if level != UNKNOWN and row is not None and not any(row.get(f"{c} high", 0) > 0 for c in (ia, ib)):
+        level_row = rows.get(_level_measure(level))
+        if level != UNKNOWN and level_row is not None and not any(level_row.get(f"{c} high", 0) > 0 for c in (ia, ib)):
             del rows[_level_measure(level)]
     order = [f"hours {m.replace('_', ' ')}" for m in _METRICS] + [_level_measure(lvl) for lvl in LEVELS + (TOTAL,)]
     index = [m for m in order if m in rows] + sorted(m for m in rows if m not in order)

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from incident.core.model import Incident
+from incident.core.model import CashScheme, Incident
 from incident.analysis.timeline import compensated_window, window_note
 
 
@@ -82,7 +82,7 @@ def compensation_sensitivity(
 
 def cash_example(inc: Incident) -> dict:
     """The worked example of the cash scheme from the incident's own inputs."""
-    cash = inc.compensation.cash
+    cash = _cash(inc)
     start, end, hours = compensated_window(inc)
     out = {
         "window_start": start.label(),
@@ -100,9 +100,16 @@ def cash_example(inc: Incident) -> dict:
     return out
 
 
+def _cash(inc: Incident) -> CashScheme:
+    cash = inc.compensation.cash if inc.compensation else None
+    if cash is None:
+        raise ValueError(f"incident {inc.id!r} has no cash compensation scheme")
+    return cash
+
+
 def sensitivity_table(inc: Incident) -> pd.DataFrame:
     """The incident's own sensitivity grid over its compensated window."""
-    cash = inc.compensation.cash
+    cash = _cash(inc)
     _, _, hours = compensated_window(inc)
     return compensation_sensitivity(cash.sensitivity_revenues, cash.sensitivity_margins, hours)
 

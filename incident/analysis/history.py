@@ -30,7 +30,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -135,9 +135,11 @@ def folder_history(folder: str | Path, index: bool = True, folders: list[Path] |
         kept = incidents_history([]).assign(**{k: [] for k in _FILE_KEYS})
     fresh = set(seen["path"]) - set(kept["path"])
     todo = [(file, key) for file, key in zip(files, seen.itertuples(index=False)) if key.path in fresh]
-    rows, keys, bad, problems = [], [], set(), []
+    rows: list[dict] = []
+    keys, bad, problems = [], set(), []
     for (file, key), (row, error) in zip(todo, _rows_of([file for file, _ in todo])):
         if error is None:
+            assert row is not None  # _row_of gives a row or an error, never neither
             rows.append(row)
             keys.append(key)
         else:
@@ -294,7 +296,7 @@ def _rows_frame(rows: list[dict], negatives: bool = True) -> pd.DataFrame:
 
 
 def _incident_row(inc: Incident) -> dict:
-    row = {
+    row: dict[str, Any] = {
         "id": inc.id,
         "provider": inc.organisation.name,
         "page": inc.organisation.name,
@@ -721,6 +723,8 @@ def summary_data(n: int, stats: pd.DataFrame, targets: pd.DataFrame, groups: pd.
         "import_report": report,
     }
     if by:
+        if groups is None:
+            raise ValueError("a summary by group needs the groups table (group_stats)")
         out["by"] = by
         out["groups"] = {
             str(name): {"n": int(g["N"].iloc[0]),
@@ -735,7 +739,7 @@ _COUNTS = ("N", "n", "within")
 
 def _plain(row: pd.Series) -> dict:
     """A row as JSON-ready values: ints stay ints, NaN becomes None."""
-    out = {}
+    out: dict[str, int | float | None] = {}
     for key, value in row.items():
         if key in _COUNTS and pd.notna(value):
             out[key] = int(value)

@@ -7,11 +7,13 @@ the data's side and the stated figure's own rounding on the source's side.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import pandas as pd
 
 from incident.analysis.verdicts import CANNOT_CHECK, CONSISTENT, MISMATCH, judge
 from incident.analysis.verdicts import verdict as _result
-from incident.core.model import MARKET_CHECK_KINDS, Claim, Incident, NearHighCheck, PriceCheck, ReturnCheck
+from incident.core.model import MARKET_CHECK_KINDS, Claim, Incident, Market, NearHighCheck, PriceCheck, ReturnCheck
 from incident.io.calendars import sessions
 from incident.io.prices import artefacts, market_prices
 
@@ -23,7 +25,8 @@ Prices = tuple[pd.DataFrame, pd.DataFrame]
 
 def check_market_claim(inc: Incident, claim: Claim, prices: Prices | None = None) -> dict:
     """Dispatch a price, return or near-high claim to its check."""
-    check = {"price": check_price_claim, "return": check_return_claim, "near_high": check_near_high_claim}
+    check: dict[str, Callable[..., dict]] = {
+        "price": check_price_claim, "return": check_return_claim, "near_high": check_near_high_claim}
     return check[claim.check.kind](inc, claim.check, claim.stated, prices)
 
 
@@ -65,7 +68,7 @@ def check_return_claim(inc: Incident, check: ReturnCheck, stated: float | None, 
     high = ((close + PRICE_HALF) / (prev - PRICE_HALF) - 1) * 100
     status, tol = judge(stated, low, high)
     note = f"{close:.2f} vs {prev:.2f} ({prev_day.date()} → {check.date}): {computed:+.2f}%"
-    expected_prev = sessions(prev_day, day, inc.market.exchange)
+    expected_prev = sessions(prev_day, day, _market(inc).exchange)
     if len(expected_prev) > 2:
         note += f" (no bar for {len(expected_prev) - 2} session(s) in between)"
     for d in (prev_day, day):
@@ -91,9 +94,13 @@ def check_near_high_claim(
     top = float(history["close"].max())
     below = (1 - close / top) * 100
     limit = check.within * 100
-    listing = pd.Timestamp(inc.market.listing_date) if inc.market.listing_date else None
+    listing_date = _market(inc).listing_date
+    listing = pd.Timestamp(listing_date) if listing_date else None
     complete = listing is not None and df.index[0] <= listing
-    since = f"since listing ({listing.date()})" if complete else f"in the data (from {df.index[0].date()})"
+    if complete and listing is not None:
+        since = f"since listing ({listing.date()})"
+    else:
+        since = f"in the data (from {df.index[0].date()})"
     note = (
         f"close {close:.2f} on {check.date} is {below:.1f}% below the highest close {since}, "
         f"{top:.2f} on {top_day.date()}; 'near' means within {limit:g}%"
@@ -114,7 +121,15 @@ def check_near_high_claim(
 # -- helpers ------------------------------------------------------------------
 def _series(inc: Incident, which: str, prices: Prices | None) -> tuple[str, pd.DataFrame]:
     stock, bench = prices or market_prices(inc)
-    return (inc.market.ticker, stock) if which == "stock" else (inc.market.benchmark, bench)
+    market = _market(inc)
+    return (market.ticker, stock) if which == "stock" else (market.benchmark, bench)
+
+
+def _market(inc: Incident) -> Market:
+    """The market section; validation refuses a market claim without one, so only an unchecked incident lacks it."""
+    if inc.market is None:
+        raise ValueError(f"incident {inc.id!r} has no market section")
+    return inc.market
 
 
 def _same(stated: float | None, value: float) -> bool:

@@ -267,7 +267,7 @@ def _duration_spans(inc: Incident) -> list[dict]:
     start = inc.when(start_id)
     basis = start_m.kind  # "impact", or "detection" when no source says when the impact began
     start_note = _start_note(inc, start_m)
-    ends = [(metric, kind, which) for metric, (kind, which) in DURATIONS.items()]
+    ends: list[tuple[str, str | None, str]] = [(metric, kind, which) for metric, (kind, which) in DURATIONS.items()]
     ends.append((IMPACT_METRIC, None, "last"))
     rows = []
     for metric, kind, which in ends:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 def cmd_report(args) -> int:
@@ -62,7 +63,7 @@ def _whole(args) -> int:
     paths = [str(Path(p).resolve()) for p in args.paths]
     if args.study:
         notebook, name, title = PACKAGE / "study.ipynb", "market-study", "Market reaction to IT incidents"
-        params = {"incident_paths": paths}
+        params: dict[str, Any] = {"incident_paths": paths}  # the notebook's parameters, not render_notebook's
         check, warm = (lambda: _check_incidents(args.paths)), STUDY_WARM
     else:
         notebook, name, title = PACKAGE / "history.ipynb", "history", "Incident history"
@@ -79,8 +80,8 @@ def _whole(args) -> int:
     return 0
 
 
-STUDY_WARM = ("scipy.special", "incident.market.reaction", "incident.plots.caar", "incident.plots.eventstudy")
-HISTORY_WARM = ("incident.analysis.history", "incident.plots.history")
+STUDY_WARM: tuple[str, ...] = ("scipy.special", "incident.market.reaction", "incident.plots.caar", "incident.plots.eventstudy")
+HISTORY_WARM: tuple[str, ...] = ("incident.analysis.history", "incident.plots.history")
 
 
 def _check_history(paths) -> None:

@@ -106,7 +106,7 @@ class Fact(Strict):
 
 
 SourceKind = Literal["public", "ticket", "chat", "dashboard", "log", "document", "person"]
-PUBLIC_KIND = "public"
+PUBLIC_KIND: SourceKind = "public"
 
 
 class Source(Strict):
@@ -385,9 +385,13 @@ class NearHighCheck(Strict):
     within: Annotated[float, Field(gt=0, lt=1)] = Field(0.10, description="'near' means within this fraction of the high")
 
 
-CHECKS = (CagrCheck, GrowthCheck, DifferenceCheck, DurationCheck, ProvisionCheck, PriceCheck, ReturnCheck, NearHighCheck)
+# written out, not Union[CHECKS]: a type checker reads only a literal union
+Check = Annotated[
+    Union[CagrCheck, GrowthCheck, DifferenceCheck, DurationCheck, ProvisionCheck, PriceCheck, ReturnCheck, NearHighCheck],
+    Field(discriminator="kind"),
+]
+CHECKS: tuple[type[Strict], ...] = get_args(get_args(Check)[0])  # Check's members, in order
 MARKET_CHECKS = (PriceCheck, ReturnCheck, NearHighCheck)  # checked against the price files: need a market section
-Check = Annotated[Union[CHECKS], Field(discriminator="kind")]
 CHECK_KINDS = frozenset(get_args(c.model_fields["kind"].annotation)[0] for c in CHECKS)
 MARKET_CHECK_KINDS = frozenset(get_args(c.model_fields["kind"].annotation)[0] for c in MARKET_CHECKS)
 
@@ -556,7 +560,9 @@ class Incident(Strict):
         """Equal fields make equal incidents, whatever each has computed and cached."""
         return type(other) is type(self) and all(getattr(self, f) == getattr(other, f) for f in type(self).model_fields)
 
-    __hash__ = None  # mutable caches aside, an incident holds lists: not hashable
+    # mutable caches aside, an incident holds lists: not hashable. mypy has no other way to say so than
+    # overriding object.__hash__ with None (typeshed does the same for list and dict)
+    __hash__ = None  # type: ignore[assignment]
 
     def memo(self, key, compute):
         """What `compute()` returns, computed once per loaded incident (times, price files, tables).

@@ -68,7 +68,9 @@ class When:
         if self.precision == "day":
             # a calendar day in the local zone, which may not be 24 h (DST)
             nxt = self.earliest.date() + timedelta(days=1)
-            return _day_start(nxt, self.earliest.tzinfo).astimezone(timezone.utc)
+            tz = self.earliest.tzinfo
+            assert tz is not None  # _parse_when, the only maker of a When, always gives it a zone
+            return _day_start(nxt, tz).astimezone(timezone.utc)
         return self.utc + _STEP[self.precision]
 
     @property
@@ -172,7 +174,7 @@ def _local(wall: datetime, tz: tzinfo, text: str) -> datetime:
     if back != wall:  # in the gap: clocks jumped over it
         raise ValueError(f"{text!r} does not exist in {name}: the clocks skipped that hour (a DST change); "
                          "check the time, or give it with its UTC offset")
-    offsets = " or ".join(_offset_text(t.utcoffset()) for t in (first, second))
+    offsets = " or ".join(_offset_text(off) for off in (first.utcoffset(), second.utcoffset()) if off is not None)
     raise ValueError(f"{text!r} happened twice in {name} (clocks went back for DST); "
                      f"write it with its UTC offset ({offsets}) to say which")
 

@@ -271,7 +271,7 @@ def remove_stale(folder: str | Path, older_than: float = STALE_SECONDS) -> list[
     Only names with this tool's prefix and suffix, untouched for `older_than`
     seconds, are removed: a run going on beside this one keeps its files.
     """
-    removed = []
+    removed: list[Path] = []
     now = time.time()
     try:
         entries = list(os.scandir(folder))
@@ -370,7 +370,7 @@ def owner_alive(folder: str | Path, older_than: float = STALE_SECONDS) -> bool:
 
 def remove_abandoned(folder: str | Path, older_than: float = STALE_SECONDS) -> list[Path]:
     """Remove the staging folders in `folder` whose owner is gone (see `owner_alive`); return them."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

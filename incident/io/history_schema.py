@@ -22,7 +22,7 @@ kind -> count (plain, so that pandas can compare and concatenate attrs).
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ LIST_COLUMNS = ("components", "mitigation_actions")  # object: a list of str, em
 # `exact` is a bool; every other column is text (object: str or None).
 
 
-def history_frame(columns: Mapping[str, object], n: int, report: Mapping[str, int] | None = None,
+def history_frame(columns: Mapping[str, Any], n: int, report: Mapping[str, int] | None = None,
                   negatives: bool = True) -> pd.DataFrame:
     """The history table of `n` incidents from the given columns, typed and ordered.
 

@@ -124,8 +124,11 @@ _YEARS = (1970, 2199)  # a postmortem's date; also keeps every start within date
 
 
 def _day(text: str) -> pd.Timestamp | None:
-    """The UTC day of an MM/DD/YYYY date, or None if there is no such day (31/31/2020) in _YEARS."""
-    month, day, year = (int(part) for part in _DATE.match(text.strip()).groups())
+    """The UTC day of an MM/DD/YYYY date, or None if `text` is not one or there is no such day (31/31/2020) in _YEARS."""
+    m = _DATE.match(text.strip())
+    if m is None:
+        return None
+    month, day, year = (int(part) for part in m.groups())
     if not _YEARS[0] <= year <= _YEARS[1]:
         return None
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from incident.core.errors import IncidentError, Problem
 from incident.core.formatdoc import expected_form
@@ -82,7 +83,7 @@ def validate(data: Any, file: str = "<data>", lines: dict[tuple, int] | None = N
 
 
 # -- turning pydantic's errors into readable problems -------------------------
-def _problems(err: dict, data: Any, file: str, lines: dict) -> list[Problem]:
+def _problems(err: ErrorDetails, data: Any, file: str, lines: dict) -> list[Problem]:
     """One problem per pydantic error; a model's cross-field rules, one per broken rule, each at its field."""
     error = err.get("ctx", {}).get("error")
     if err["type"] == "value_error" and isinstance(error, CrossFieldError):
@@ -92,7 +93,7 @@ def _problems(err: dict, data: Any, file: str, lines: dict) -> list[Problem]:
     return [_problem(err, data, file, lines)]
 
 
-def _problem(err: dict, data: Any, file: str, lines: dict) -> Problem:
+def _problem(err: ErrorDetails, data: Any, file: str, lines: dict) -> Problem:
     path = _data_path(err["loc"], data)
     kind = err["type"]
     if kind == "extra_forbidden":

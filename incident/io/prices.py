@@ -305,22 +305,26 @@ def _records(data: bytes, file: str) -> dict[str, np.ndarray]:
     """
     arr = np.frombuffer(data, dtype=np.uint8)
     quoted = b'"' in data
-    ends, commas, newlines, inside = [], [], [], False
+    # the positions found in each block
+    end_blocks: list[np.ndarray] = []
+    comma_blocks: list[np.ndarray] = []
+    newline_blocks: list[np.ndarray] = []
+    inside = False
     for at in range(0, len(arr), _BLOCK):
         kind = _KIND[arr[at : at + _BLOCK]]
         if quoted:
             toggled = np.bitwise_xor.accumulate(kind == _QUOTE) ^ inside  # True from an opening quote to its closing one
             inside = bool(toggled[-1])
-            newlines.append(np.flatnonzero(kind == _NEWLINE).astype(np.int32) + at)
+            newline_blocks.append(np.flatnonzero(kind == _NEWLINE).astype(np.int32) + at)
             kind[toggled & (kind != _QUOTE)] = _OTHER
-        ends.append(np.flatnonzero(kind == _NEWLINE).astype(np.int32) + at)
-        commas.append(np.flatnonzero(kind == _COMMA).astype(np.int32) + at)
-    ends = np.concatenate([np.zeros(0, np.int32), *ends])
-    commas = np.concatenate([np.zeros(0, np.int32), *commas])
+        end_blocks.append(np.flatnonzero(kind == _NEWLINE).astype(np.int32) + at)
+        comma_blocks.append(np.flatnonzero(kind == _COMMA).astype(np.int32) + at)
+    ends = np.concatenate([np.zeros(0, np.int32), *end_blocks])
+    commas = np.concatenate([np.zeros(0, np.int32), *comma_blocks])
     starts = np.concatenate([np.zeros(1, np.int32), ends + 1])
     stops = np.concatenate([ends, np.full(1, len(arr), np.int32)])
     if quoted:
-        line = (np.searchsorted(np.concatenate([np.zeros(0, np.int32), *newlines]), starts) + 1).astype(np.int32)
+        line = (np.searchsorted(np.concatenate([np.zeros(0, np.int32), *newline_blocks]), starts) + 1).astype(np.int32)
     else:
         line = np.arange(1, len(starts) + 1, dtype=np.int32)
     first_comma = np.searchsorted(commas, starts)
@@ -343,7 +347,7 @@ def _records(data: bytes, file: str) -> dict[str, np.ndarray]:
     return rec
 
 
-def _fields(data: bytes, rec: dict, r: int) -> list[str]:
+def _fields(data: bytes, rec: dict, r: int | np.integer) -> list[str]:
     """The stripped fields of row `r`, read by the csv module (for the header and messages)."""
     text = data[rec["start"][r] : rec["stop"][r]].decode("utf-8")
     return [f.strip() for f in next(csv.reader([text.rstrip("\r")]), [])]
@@ -374,6 +378,7 @@ def _chunks(data: bytes, rec: dict, rows: np.ndarray, names: list[str], numbers:
     ValueError on the first cell that is not a number.
     """
     first, last = rows[0], rows[-1]
+    body: io.BufferedIOBase
     if last - first + 1 == len(rows):  # consecutive rows: read the bytes where they are, uncopied
         body = io.BufferedReader(_Slice(memoryview(data)[rec["start"][first] : rec["stop"][last]]))
     else:
@@ -410,8 +415,9 @@ def _parse(data: bytes, rec: dict, rows: np.ndarray, names: list[str], file: str
     with a "null" or a word in it is read again as text, cell by cell
     classified (still column-wise).
     """
+    parts: list[tuple[np.ndarray, ...]] = []  # (dates, codes, all-null rows, values) of each chunk
     try:
-        parts, reader, done = [], _chunks(data, rec, rows, names, numbers=True), 0
+        reader, done = _chunks(data, rec, rows, names, numbers=True), 0
         head = rec["head"][rows]
         while True:
             try:
@@ -429,10 +435,9 @@ def _parse(data: bytes, rec: dict, rows: np.ndarray, names: list[str], file: str
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise IncidentError.single(file, f"not a readable CSV file: {exc}") from None
     if len(parts) != 1:
-        parts = [np.concatenate(p) for p in zip(*parts)]
+        day, codes, null_row, values = (np.concatenate(p) for p in zip(*parts))
     else:
-        parts = parts[0]
-    day, codes, null_row, values = parts
+        day, codes, null_row, values = parts[0]
     if len(day) != len(rows):  # a quote the csv reading and the row count above disagree on
         raise IncidentError.single(file, "not a readable CSV file: unbalanced double quotes")
     return day, codes, null_row, values
@@ -497,7 +502,8 @@ class _Problems:
     """Problems by line, at most `MAX_PROBLEMS` of them kept with their text; the rest counted."""
 
     def __init__(self, file: str):
-        self.file, self.total, self.kept = file, 0, []
+        self.file, self.total = file, 0
+        self.kept: list[tuple[int, int, Problem]] = []  # (line, order, problem)
         self.stopped = False  # reading stopped once more than STOP_AFTER problems were found: total is a floor
 
     def add(self, rows: np.ndarray, rec: dict, message, order: int) -> None:

@@ -14,12 +14,15 @@ one line and exit status 2.
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from incident.market.eventstudy import (
     DEFAULT_ESTIMATION, DEFAULT_WINDOWS, EventStudy, PriceDataError, event_returns, event_study, window_label,
 )
-from incident.core.model import Incident
+from incident.core.model import Incident, Market
 from incident.io.loader import file_label
 from incident.io.prices import artefacts, check_gaps, market_prices
 from incident.core.errors import IncidentError
@@ -28,14 +31,22 @@ from incident.market.sessions import day_zero, day_zero_field, sessions
 Prices = tuple[pd.DataFrame, pd.DataFrame]
 
 
+def market_section(inc: Incident) -> Market:
+    """The incident's market section; IncidentError naming the file when it has none (as reading its prices says)."""
+    if inc.market is None:
+        raise IncidentError.single(file_label(inc), "the incident has no market section", path="market")
+    return inc.market
+
+
 # -- event study --------------------------------------------------------------
 def excluded_bars(inc: Incident, prices: Prices | None = None) -> pd.DataFrame:
     """Flagged bars of the stock and the benchmark (left out of every fit); once per incident for its own prices."""
     if prices is None:
         return inc.memo(("excluded_bars",), lambda: excluded_bars(inc, market_prices(inc)))
     stock, bench = prices
+    market = market_section(inc)
     parts = []
-    for name, df in ((inc.market.ticker, stock), (inc.market.benchmark, bench)):
+    for name, df in ((market.ticker, stock), (market.benchmark, bench)):
         flagged = artefacts(df).reset_index()
         flagged.insert(0, "series", name)
         parts.append(flagged)
@@ -83,7 +94,7 @@ def _on_prices(inc: Incident, prices: Prices | None, compute):
     day0 = day_zero(inc)
     try:
         return compute(stock["close"], bench["close"], day0, exclude=excluded_bars(inc, prices)["date"],
-                       sessions=price_sessions(stock, bench, inc.market.exchange))
+                       sessions=price_sessions(stock, bench, market_section(inc).exchange))
     except ValueError as exc:
         if isinstance(exc, IncidentError):
             raise
@@ -125,7 +136,9 @@ def incidents_study(
 
     windows = [(int(a), int(b)) for a, b in windows]
     last = max(span[1], *(b for _, b in windows))
-    rows, stock, bench = [], [], []
+    rows: list[dict[str, Any]] = []
+    stock: list[np.ndarray] = []
+    bench: list[np.ndarray] = []
     seen: dict[str, Incident] = {}
     for inc in incidents:
         if inc.id in seen:  # one event counted twice would halve every test's standard error for nothing
@@ -134,18 +147,19 @@ def incidents_study(
                                                         "give each incident once", path="id")
         seen[inc.id] = inc
         r = incident_returns(inc, estimation[0], last)
-        event = (inc.market.ticker.strip().casefold(), inc.market.exchange, r.at[0, "date"])
+        market = market_section(inc)
+        event = (market.ticker.strip().casefold(), inc.market.exchange, r.at[0, "date"])
         twin = next((row["id"] for row in rows if (row["ticker"].strip().casefold(), row["exchange"], row["day0"])
                      == event), None)
         if twin is not None:  # the same returns twice: a cross-sectional variance of zero, tests infinite
-            raise IncidentError.single(file_label(inc), f"the same event as incident {twin!r} ({inc.market.ticker}, "
+            raise IncidentError.single(file_label(inc), f"the same event as incident {twin!r} ({market.ticker}, "
                                                         f"day 0 {_day(event[2])}); give each event once", path="market")
         # a flagged bar is left out of the fit, as in the single-event study; in the event window it stays
         est = (r.index <= estimation[1]) & r["flagged"].to_numpy()
         stock.append(r["stock"].mask(est).to_numpy())
         bench.append(r["benchmark"].mask(est).to_numpy())
-        rows.append({"id": inc.id, "ticker": inc.market.ticker, "benchmark": inc.market.benchmark,
-                     "exchange": inc.market.exchange, "day0": r.at[0, "date"], "rule": day_zero_rule(inc)})
+        rows.append({"id": inc.id, "ticker": market.ticker, "benchmark": market.benchmark,
+                     "exchange": market.exchange, "day0": r.at[0, "date"], "rule": day_zero_rule(inc)})
     events = pd.DataFrame(rows).set_index("id")
     days = range(estimation[0], last + 1)
     try:
@@ -157,14 +171,15 @@ def incidents_study(
 def market_summary(inc: Incident, model: str = "market") -> dict:
     """The event study's key figures, JSON-ready (returns as fractions)."""
     prices = market_prices(inc)
+    market = market_section(inc)
     result = market_event_study(inc, model=model)
     flagged = excluded_bars(inc)
-    gaps = pd.concat([check_gaps(df, inc.market.exchange) for df in prices])
+    gaps = pd.concat([check_gaps(df, market.exchange) for df in prices])
     car = result.car
     return {
-        "ticker": inc.market.ticker,
-        "benchmark": inc.market.benchmark,
-        "exchange": inc.market.exchange,
+        "ticker": market.ticker,
+        "benchmark": market.benchmark,
+        "exchange": market.exchange,
         "event_day": _day(result.event_day),
         "estimation_window": window_label(result.estimation),
         "estimation_dates": [_day(d) for d in result.estimation_dates],
@@ -219,7 +234,8 @@ def rebased_prices(inc: Incident, base_date=None, prices: Prices | None = None) 
     close. Flagged bars (vendor placeholders) are left out as NaN.
     """
     stock, bench = prices or market_prices(inc)
-    closes = pd.DataFrame({inc.market.ticker: stock["close"], inc.market.benchmark: bench["close"]})
+    market = market_section(inc)
+    closes = pd.DataFrame({market.ticker: stock["close"], market.benchmark: bench["close"]})
     for name, dates in excluded_bars(inc, prices).groupby("series")["date"]:
         closes.loc[closes.index.isin(dates), name] = float("nan")
     if base_date is None:

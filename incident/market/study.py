@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from incident.market.eventstudy import MODELS, window_label
@@ -245,9 +246,9 @@ def window_tests(ar: np.ndarray, sd: np.ndarray, dof: np.ndarray, days: np.ndarr
 
 # -- the study ------------------------------------------------------------------
 def market_study(
-    stock: np.ndarray,
-    bench: np.ndarray,
-    days: Sequence[int],
+    stock: npt.ArrayLike,
+    bench: npt.ArrayLike,
+    days: Sequence[int] | np.ndarray,
     estimation: tuple[int, int],
     windows: Iterable[tuple[int, int]],
     model: str = "market",

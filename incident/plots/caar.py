@@ -99,7 +99,7 @@ def _label_ends(ax, last, x) -> None:
         return
     low, high = ax.get_ylim()
     gap = 0.045 * (high - low)
-    placed = []
+    placed: list[float] = []
     for value in order.to_numpy():
         placed.append(value if not placed else max(value, placed[-1] + gap))
     shift = max(0.0, placed[-1] - high + gap / 2)  # keep the top label inside the axes

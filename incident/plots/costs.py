@@ -21,8 +21,11 @@ def plot_provision(inc_or_table: Incident | pd.DataFrame, *, ax=None):
     Takes an incident or its `provision_table`; bar widths are the amounts,
     labelled in millions with their share of the total.
     """
-    inc = inc_or_table if isinstance(inc_or_table, Incident) else None
-    table = provision_table(inc) if inc is not None else inc_or_table
+    inc: Incident | None
+    if isinstance(inc_or_table, Incident):
+        inc, table = inc_or_table, provision_table(inc_or_table)
+    else:
+        inc, table = None, inc_or_table
     total, currency = table.attrs.get("total", table["amount"].sum()), table.attrs.get("currency", "")
     parts = pd.concat([table[table["kind"] == "remainder"], table[table["kind"] == "named"]], ignore_index=True)
     with house_style():
@@ -56,6 +59,7 @@ def plot_provision(inc_or_table: Incident | pd.DataFrame, *, ax=None):
                  "Each bar starts where the one above ends; the grey bar is the total.")
         if inc is not None:
             prov = inc.provision
+            assert prov is not None  # provision_table raised ValueError above for an incident without one
             ids = [*prov.sources, *prov.remainder_sources, *(s for p in prov.parties for s in p.sources)]
             source_line(ax, inc, ids)
         else:
@@ -90,7 +94,9 @@ def plot_compensation(inc: Incident, *, ax=None):
     was only planned).
     """
     table = sensitivity_table(inc)
-    cash = inc.compensation.cash
+    comp = inc.compensation
+    cash = comp.cash if comp else None
+    assert comp is not None and cash is not None  # sensitivity_table raised ValueError above without a cash scheme
     start, end, hours = compensated_window(inc)
     traffic = traffic_table(inc)
     with house_style():
@@ -120,9 +126,9 @@ def plot_compensation(inc: Incident, *, ax=None):
                 f"{window_note(inc)}")
         subtitle(ax, f"Cash scheme: compensation per merchant ({cash.currency})", note)
         ids = list(cash.sources)
-        if len(traffic):
+        if comp.traffic is not None and len(traffic):  # traffic_table has rows only from a traffic scheme
             _traffic_box(ax, traffic)
-            ids += inc.compensation.traffic.sources
+            ids += comp.traffic.sources
         source_line(ax, inc, ids)
     return ax
 

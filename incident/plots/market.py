@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.transforms import offset_copy
 
 from incident.market.eventstudy import returns
-from incident.market.reaction import rebased_prices
+from incident.market.reaction import market_section, rebased_prices
 from incident.core.model import Incident
 from incident.core.text import percent
 from incident.io.prices import market_prices
@@ -28,6 +28,7 @@ def plot_market(inc: Incident, *, ax=None, weeks: int = 6):
     ends `weeks` after day 0.
     """
     prices = market_prices(inc)
+    market = market_section(inc)
     rebased = rebased_prices(inc, prices=prices)
     base = rebased.attrs["base_date"]
     phases = phase_table(inc)
@@ -48,7 +49,7 @@ def plot_market(inc: Incident, *, ax=None, weeks: int = 6):
                         xytext=(4, -4), textcoords="offset points", ha="left", va="top", fontsize=8.5,
                         color=COLOURS["grey"], gid="no-outage")
         ax.axhline(100, color=COLOURS["grey"], lw=0.8, ls="--", zorder=1)
-        name = f"{ticker} ({renderable(inc.market.name)})" if inc.market.name else ticker
+        name = f"{ticker} ({renderable(market.name)})" if market.name else ticker
         # a flagged bar is left out; the line joins its neighbours
         bench_line, stock_line = shown[benchmark].dropna(), shown[ticker].dropna()
         ax.plot(bench_line.index, bench_line, color=COLOURS["sky"], label=f"{benchmark} (benchmark)", gid="benchmark")
@@ -71,7 +72,7 @@ def plot_market(inc: Incident, *, ax=None, weeks: int = 6):
         ax.legend(loc="best")
         ax.set_title(f"{ticker} against {benchmark}, rebased to the last close before the incident", loc="left")
         moves = [s for m in inc.milestones if m.kind == "market" for s in m.sources]
-        source_line(ax, inc, [*inc.market.sources, *moves])
+        source_line(ax, inc, [*market.sources, *moves])
     return ax
 
 
@@ -98,7 +99,7 @@ def _mark_market_moves(ax, inc: Incident, close: pd.Series, line: pd.Series, ses
         day = note["session"]
         previous = close.index[close.index.get_loc(day) - 1]
         text = (f"{percent(daily.loc[day], 2, plus=True)} on {day:%a %d %b}\n"
-                f"({close.loc[previous]:.2f} → {close.loc[day]:.2f} {inc.market.currency})")
+                f"({close.loc[previous]:.2f} → {close.loc[day]:.2f} {market_section(inc).currency})")
         row = offset_copy(ax.get_xaxis_transform(), fig=ax.figure, y=-(3 + NOTE_ROW * k), units="points")
         ax.annotate(text, xy=(day, line.loc[day]), xytext=(day + pd.Timedelta(days=4), 1), textcoords=row,
                     ha="left", va="top", fontsize=8.5, fontweight="bold", color=COLOURS["blue"],
@@ -109,4 +110,4 @@ def _mark_market_moves(ax, inc: Incident, close: pd.Series, line: pd.Series, ses
 
 def _local(t, inc: Incident) -> pd.Timestamp:
     """A time as the exchange's wall-clock time without a zone, the way price dates are written."""
-    return pd.Timestamp(t).tz_convert(calendar(inc.market.exchange).tz).tz_localize(None)
+    return pd.Timestamp(t).tz_convert(calendar(market_section(inc).exchange).tz).tz_localize(None)

@@ -14,7 +14,7 @@ import textwrap
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import matplotlib as mpl
 from matplotlib import font_manager
@@ -144,9 +144,10 @@ def renderable(text: str) -> str:
 
 def person_label(romanised: str, original: str | None = None) -> str:
     """'Sun Taoyong (孫濤勇)' when a font can show the original, else 'Sun Taoyong'."""
-    given = isinstance(original, str) and bool(original)
-    shown = given and bool(cjk_font()) and can_render(original)
-    if given and not shown:
+    if not isinstance(original, str) or not original:  # None, '' (or a table's NaN): nothing to show
+        return display_name(romanised, None)
+    shown = bool(cjk_font()) and can_render(original)
+    if not shown:
         _DROPPED.append(original)
     return display_name(romanised, original if shown else None)
 
@@ -161,7 +162,7 @@ _DRAWN: list[list] = []  # per open `house_style()` block, the Axes `axes_for` g
 
 
 @contextmanager
-def house_style():
+def house_style() -> Iterator[None]:
     """Use the house style inside the block; the user's rcParams come back after.
 
     An Axes that `axes_for` gave out inside the block is laid out when the
@@ -207,8 +208,9 @@ class HouseLayout(LayoutEngine):
     def __init__(self, pad: float = 4 / 72):
         super().__init__()
         self._pad = pad  # inches between the drawing and the figure's edge
-        self._laid_out = None  # what the last layout was for, while it holds
-        self._margins = None  # inches left, right, below and above the Axes, as last measured
+        self._laid_out: tuple | None = None  # what the last layout was for, while it holds
+        # inches left, right, below and above the Axes, as last measured
+        self._margins: tuple[float, ...] | None = None
 
     def execute(self, fig) -> None:
         ax = self.axes_of(fig)
@@ -225,7 +227,7 @@ class HouseLayout(LayoutEngine):
         box, pad = ax.bbox, self._pad * fig.dpi
         margins = (box.x0 - drawn.x0 + pad, drawn.x1 - box.x1 + pad, box.y0 - drawn.y0 + pad, drawn.y1 - box.y1 + pad)
         self._margins = tuple(m / fig.dpi for m in margins)
-        self._place(fig, ax)
+        self._place(fig, ax, self._margins)
 
     def keep(self, fig) -> None:
         """Place the Axes with the room the last layout measured, at the figure's size now, measuring nothing.
@@ -235,10 +237,10 @@ class HouseLayout(LayoutEngine):
         """
         ax = self.axes_of(fig)
         if ax is not None and self._margins is not None and self._laid_out and self._laid_out[0] is ax:
-            self._place(fig, ax)
+            self._place(fig, ax, self._margins)
 
-    def _place(self, fig, ax) -> None:
-        (width, height), (left, right, bottom, top) = fig.get_size_inches(), self._margins
+    def _place(self, fig, ax, margins: tuple[float, ...]) -> None:
+        (width, height), (left, right, bottom, top) = fig.get_size_inches(), margins
         if left + right < width and bottom + top < height:  # else the figure is too small for its texts
             ax.set_position([left / width, bottom / height, 1 - (left + right) / width, 1 - (bottom + top) / height])
             ax.set_in_layout(True)  # `set_position` takes it out of the layout: it is this layout's work
@@ -344,9 +346,11 @@ def house_axes(ax) -> None:
     for label in (ax.xaxis.label, ax.yaxis.label):
         label.set_fontsize(rc["axes.labelsize"])
         label.set_color(rc["axes.labelcolor"])
+    shown = {"left": rc["axes.spines.left"], "right": rc["axes.spines.right"],
+             "bottom": rc["axes.spines.bottom"], "top": rc["axes.spines.top"]}
     for side, spine in ax.spines.items():
         spine.set_edgecolor(rc["axes.edgecolor"])
-        if not rc[f"axes.spines.{side}"]:
+        if not shown.get(side, True):  # a spine the style does not name (a polar Axes' 'polar') stays
             spine.set_visible(False)
     for text in _texts(ax):
         text.set_fontfamily(family)

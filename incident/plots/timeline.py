@@ -7,6 +7,7 @@ import textwrap
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -359,6 +360,8 @@ def _places(spans, x0: float, x1: float, pad: float, gap: float) -> list[tuple[i
             choice = next((s for s in sides if free(lane, s[1], s[2])), None)
             if choice is not None:
                 break
+        # the last lane tried is a new one, empty and so free for any side; `fixed` is a side or None
+        assert choice is not None
         if j == len(lanes):
             lanes.append([])
         lanes[j].append(choice[1:])
@@ -437,7 +440,7 @@ def _format_time_axis(ax, inc: Incident, lo: pd.Timestamp, hi: pd.Timestamp) -> 
     tz = inc.tz
     step = tick_step(hi - lo, _max_ticks(ax))
     if step is None:  # months or years (or a typo in a year): matplotlib's concise dates
-        locator = mdates.AutoDateLocator(tz=tz)
+        locator: mdates.DateLocator = mdates.AutoDateLocator(tz=tz)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
     else:
@@ -481,7 +484,7 @@ class DayAwareFormatter(mdates.DateFormatter):
 
 
 def _legend(ax, phases: pd.DataFrame, milestones: pd.DataFrame, unlabelled: int = 0) -> None:
-    handles = [
+    handles: list[Artist] = [
         Patch(facecolor=IMPACT_COLOURS.get(i, COLOURS["grey"]), label=i.replace("_", " ").capitalize())
         for i in dict.fromkeys(phases.loc[phases["status"] != "unreported", "impact"])
     ]

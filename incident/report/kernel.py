@@ -25,6 +25,15 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+    from jupyter_client.manager import AsyncKernelManager
+
+# what `signal.signal` takes and gives back: a handler, SIG_DFL / SIG_IGN, or None (set outside Python)
+SignalHandler = Union[Callable[[int, Union[FrameType, None]], Any], int, signal.Handlers, None]
 
 KERNEL_NAME = "incident-python"
 STARTUP = 120  # seconds a kernel may take to boot and import before it is given up
@@ -101,22 +110,28 @@ class Kernel:
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
-        self.km = None
-        self.kc = None
+        self.km: AsyncKernelManager | None = None
+        self.kc: AsyncKernelClient | None = None
         self.used = False  # a notebook ran here: reset before the next
 
     async def start(self, warm: Iterable[str] = ()) -> "Kernel":
         """Launch the kernel process and queue the import of `warm` modules; returns at once, not when it is ready."""
         from jupyter_client.manager import AsyncKernelManager
 
-        self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_spec_manager())
+        km = self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_spec_manager())
         # Its output is not ours: a kernel holding the command's stdout would hang `$(incident report ...)`.
-        await self.km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=os.getcwd())
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.allow_stdin = False
-        self.kc.execute(warm_code(warm), silent=True, store_history=False)  # queued until the kernel listens
+        await km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=os.getcwd())
+        kc = self.kc = km.client()
+        kc.start_channels()
+        kc.allow_stdin = False
+        kc.execute(warm_code(warm), silent=True, store_history=False)  # queued until the kernel listens
         return self
+
+    def _client(self) -> AsyncKernelClient:
+        """The client of the running kernel; RuntimeError (a kernel that did not start) before `start` or after `stop`."""
+        if self.kc is None:
+            raise RuntimeError("the kernel is not running")
+        return self.kc
 
     async def run(self, node, indexes: list[int] | None, timeout: float) -> None:
         """Execute the code cells `indexes` (all when None) of the NotebookNode `node` here, in order.
@@ -167,12 +182,13 @@ class Kernel:
         """
         from queue import Empty
 
-        msg_id = self.kc.kernel_info()
+        kc = self._client()
+        msg_id = kc.kernel_info()
         deadline = asyncio.get_running_loop().time() + seconds
         while True:
             left = deadline - asyncio.get_running_loop().time()
             try:
-                reply = await self.kc.get_shell_msg(timeout=max(left, 0.01))
+                reply = await kc.get_shell_msg(timeout=max(left, 0.01))
             except Empty:
                 raise RuntimeError(f"no answer in {seconds:g} s") from None
             if reply["parent_header"].get("msg_id") == msg_id:
@@ -180,8 +196,8 @@ class Kernel:
 
     async def _reset(self, timeout: float) -> None:
         """Clear what the last notebook left in this kernel; ReportError if the kernel cannot."""
-        reply = await self.kc.execute_interactive(RESET, silent=True, store_history=False, timeout=timeout,
-                                                  output_hook=lambda msg: None)
+        reply = await self._client().execute_interactive(RESET, silent=True, store_history=False, timeout=timeout,
+                                                         output_hook=lambda msg: None)
         if reply["content"].get("status") != "ok":
             raise ReportError("the kernel could not be cleared between two reports")
 
@@ -232,13 +248,14 @@ class Engine:
     an exception in this thread, so the kernels are stopped on the way out.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         # zmq's asyncio sockets need a selector loop; Windows' default (proactor) has none
-        self.loop = asyncio.SelectorEventLoop() if sys.platform == "win32" else asyncio.new_event_loop()
+        self.loop: asyncio.AbstractEventLoop = (asyncio.SelectorEventLoop() if sys.platform == "win32"
+                                                else asyncio.new_event_loop())
         self.kernels: list[Kernel] = []
         self.pool: list[Kernel] = []  # started by `start_pool`, taken by `run_many`
         self.warm: Iterable[str] = ()
-        self._saved: dict[int, object] = {}
+        self._saved: dict[int, SignalHandler] = {}
 
     def __enter__(self) -> "Engine":
         for name in ("SIGTERM", "SIGHUP"):
@@ -393,12 +410,14 @@ def shares(nb, n: int) -> list[list[int]]:
         cells = [nb["cells"][i] for i in group]
         return sum(c["metadata"].get("cost", 4 * source(c).count("figure(")) for c in cells) + 0.01 * len(cells)
 
-    loads = [[0, []] for _ in range(max(1, min(n, len(groups))))]
+    k = max(1, min(n, len(groups)))
+    load: list[float] = [0] * k
+    members: list[list[int]] = [[] for _ in range(k)]
     for group in sorted(groups, key=weight, reverse=True):
-        target = min(loads, key=lambda load: load[0])
-        target[0] += weight(group)
-        target[1].extend(group)
-    return [shared + sorted(cells) for _, cells in loads]
+        target = min(range(k), key=load.__getitem__)  # the first of the least loaded, as before
+        load[target] += weight(group)
+        members[target].extend(group)
+    return [shared + sorted(cells) for cells in members]
 
 
 class Stopped(KeyboardInterrupt):

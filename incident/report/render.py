@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from incident.core.errors import IncidentError
 from incident.io.cache import Store, cache_folder, digest, files_digest
@@ -147,8 +148,9 @@ def with_parameters(notebook: Path, **parameters) -> dict:
         if not isinstance(cell["source"], str):
             cell["source"] = "".join(cell["source"])
     source = "".join(f"{name} = {value!r}\n" for name, value in parameters.items())
-    params = {"cell_type": "code", "id": "injected-parameters", "metadata": {"tags": ["injected-parameters"]},
-              "source": source, "outputs": [], "execution_count": None}
+    params: dict[str, Any] = {"cell_type": "code", "id": "injected-parameters",
+                              "metadata": {"tags": ["injected-parameters"]},
+                              "source": source, "outputs": [], "execution_count": None}
     index = next((i for i, c in enumerate(nb["cells"]) if "parameters" in c["metadata"].get("tags", [])), -1)
     nb["cells"].insert(index + 1, params)
     return nb
@@ -162,7 +164,7 @@ def library_digest() -> str:
     root = PACKAGE.parent
     files = sorted(p for p in root.rglob("*") if p.suffix in {".py", ".ipynb", ".j2", ".css", ".json", ".mplstyle"}
                    and "__pycache__" not in p.parts)
-    parts = [sys.version]
+    parts: list[str | bytes] = [sys.version]
     for name in ("matplotlib", "pandas", "numpy", "scipy", "nbconvert", "jinja2", "exchange-calendars"):
         try:
             parts.append(f"{name} {version(name)}")
@@ -200,7 +202,7 @@ def make(job: Job, check: Callable[[], object] | None = None, warm: Iterable[str
     check_outputs(job)
     store = cache_store() if cache else None
     key = job.key() if store is not None else None
-    if key is not None and from_cache(job, store, key):
+    if store is not None and key is not None and from_cache(job, store, key):
         return job.out
     with Engine() as engine:
         started = [engine.start(warm) for _ in range(max(1, kernels))]  # they boot while we check the input
@@ -562,7 +564,7 @@ def render_many(
         else:
             todo.append(k)
     if not todo:
-        return results
+        return _recorded(results)
     with Engine() as engine:
         engine.start_pool(min(workers, len(todo)), POSTMORTEM_WARM)  # they boot while the incidents are read
         runnable = []
@@ -581,7 +583,14 @@ def render_many(
         for position, _, error in engine.run_many([jobs[k].nb for k in runnable], timeout=timeout,
                                                    done=written, workers=workers):
             record(runnable[position], None if error is None else str(error))
-    return results
+    return _recorded(results)
+
+
+def _recorded(results: list[Result | None]) -> list[Result]:
+    """The batch's results, once every path has one: skipped, cached, refused, or run (`run_many` yields each or raises)."""
+    recorded = [r for r in results if r is not None]
+    assert len(recorded) == len(results), "a path of the batch has no result"
+    return recorded
 
 
 def _clashes(targets: list[tuple[str, Path]]) -> str | None:

@@ -54,9 +54,12 @@ SOURCE_COLUMNS = {
 
 def title(incidents: list[Incident], study: MarketStudy) -> dict:
     """The title block: the incidents and their tickers, the events' days, the model and windows, the prices."""
+    from incident.market.reaction import market_section
+
     days = study.events["day0"]
     first, last = price_dates(incidents)
-    files = {(inc.folder, path) for inc in incidents for path in (inc.market.prices, inc.market.benchmark_prices)}
+    files = {(inc.folder, path) for inc in incidents
+             for path in (market_section(inc).prices, market_section(inc).benchmark_prices)}
     meta = [
         ("Incidents", f"{count(len(incidents))}: {', '.join(inc.id for inc in incidents)}"),
         ("Tickers", ", ".join(study.events["ticker"])),
@@ -117,8 +120,10 @@ def with_p(statistic: float, p: float) -> str:
 
 def sources(incidents: list[Incident]) -> pd.DataFrame:
     """The sources each incident's market section cites (its price files' provenance)."""
+    from incident.market.reaction import market_section
+
     rows = [{"incident": inc.id, "title": s.title, "publisher": s.publisher, "date": s.date}
-            for inc in incidents for s in (inc.sources_by_id[i] for i in inc.market.sources)]
+            for inc in incidents for s in (inc.sources_by_id[i] for i in market_section(inc).sources)]
     return pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
 
 

@@ -314,11 +314,11 @@ def view_costs(inc: Incident) -> dict:
 
 
 def view_accountability(inc: Incident) -> dict:
-    acc = inc.accountability
+    acc = inc.accountability  # no section: no one held responsible and no notes, as `present` reads it
     return {
         "people": [{"name": display_name(p.person, p.name_original), "role": p.role or "", "findings": p.findings,
-                    "sources": p.sources} for p in acc.people],
-        "notes": acc.notes,
+                    "sources": p.sources} for p in (acc.people if acc else [])],
+        "notes": acc.notes if acc else [],
     }
 
 
@@ -361,9 +361,9 @@ def view_glossary(inc: Incident) -> dict:
 
 
 def view_lessons(inc: Incident) -> dict:
-    lessons = inc.lessons
-    groups = [("What went well", lessons.went_well), ("What went wrong", lessons.went_wrong),
-              ("Where we got lucky", lessons.got_lucky)]
+    lessons = inc.lessons  # no section: no lessons, as `present` reads it
+    groups = [] if lessons is None else [("What went well", lessons.went_well), ("What went wrong", lessons.went_wrong),
+                                         ("Where we got lucky", lessons.got_lucky)]
     return {"groups": [(title, facts) for title, facts in groups if facts]}
 
 

@@ -368,7 +368,8 @@ class _Scan:
             return 0
         worst = 0
         for k, c in enumerate(comps):
-            level = _LEVEL_RANK.get(c.get("new_status")) if type(c) is dict else None
+            status = c.get("new_status") if type(c) is dict else None
+            level = _LEVEL_RANK.get(status) if type(status) is str else None  # a list or a dict is unhashable
             if level is None or type(c.get("name")) is not str:
                 self.bad(f"{path}[{k}]",
                          f"a component needs a name and a status, one of {COMPONENT_LEVELS}; got {_shown(c, 200, True)}")
