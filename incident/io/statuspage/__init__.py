@@ -19,10 +19,10 @@ from incident.io.statuspage.feed import (
     COMPONENT_LEVELS, MAX_FEED_BYTES, UPDATE_KINDS, check_feed, read_feed,
 )
 from incident.io.statuspage.frames import feed_frames, read_feed_frames
-from incident.io.statuspage.importer import import_statuspage, incident_yaml, recover, unpublished
+from incident.io.statuspage.importer import import_statuspage, incident_yaml, recover, unpublished, write_imported
 
 __all__ = [
     "COMPONENT_LEVELS", "MAX_FEED_BYTES", "UPDATE_KINDS", "check_feed", "feed_frames", "feed_to_incidents",
-    "import_statuspage", "incident_ids", "incident_yaml", "plain_text", "read_feed", "read_feed_frames",
+    "import_statuspage", "write_imported", "incident_ids", "incident_yaml", "plain_text", "read_feed", "read_feed_frames",
     "recover", "unpublished",
 ]

@@ -45,31 +45,38 @@ PENDING_SUFFIX = ".pending"
 JOURNAL_FILE = "journal.json"  # in a pending import: {"new": [folder names], "replaced": {name: had a file}}
 
 
-def incident_yaml(data: dict, feed_name: str = "") -> str:
-    """One incident's plain data as incident.yaml text."""
+def incident_yaml(data: dict, feed_name: str = "", origin: str = "the Statuspage feed",
+                  command: str = "incident import statuspage") -> str:
+    """One incident's plain data as incident.yaml text, headed by where it came from."""
     header = (
-        f"# Imported from the Statuspage feed {_UNPRINTABLE.sub('?', feed_name)} by `incident import statuspage`.\n"
-        "# Times are as the page gave them (with their offsets). Edit freely; check with\n"
+        f"# Imported from {origin} {_UNPRINTABLE.sub('?', feed_name)} by `{command}`.\n"
+        "# Times are as the source gave them (with their offsets). Edit freely; check with\n"
         "# `incident validate`.\n\n"
     )
     return header + dump_plain(data)
 
 
 def import_statuspage(feed_path: str | Path, out_dir: str | Path, overwrite: bool = False) -> list[Path]:
-    """Write one folder with incident.yaml per incident of a Statuspage feed; return the folders.
+    """Write one folder with incident.yaml per incident of a Statuspage feed; return the folders (see `write_imported`)."""
+    feed_path = Path(feed_path)
+    return write_imported(convert_checked(read_feed(feed_path), str(feed_path)), feed_path, out_dir, overwrite)
 
-    All or nothing: a bad feed, an incident too large for its file, or any
-    file or folder in the way of one incident, writes nothing (IncidentError
-    naming each). With `overwrite`, the incident.yaml of an existing incident
+
+def write_imported(incidents: list[dict], source: str | Path, out_dir: str | Path, overwrite: bool = False,
+                   origin: str = "the Statuspage feed", command: str = "incident import statuspage") -> list[Path]:
+    """Write one folder with incident.yaml per incident (plain data, already converted); return the folders.
+
+    All or nothing: an incident too large for its file, or any file or
+    folder in the way of one incident, writes nothing (IncidentError naming
+    each). With `overwrite`, the incident.yaml of an existing incident
     folder is replaced (keeping its permissions); other files in that folder
-    are left alone.
+    are left alone. Every importer writes through this.
     """
-    feed_path, out_dir = Path(feed_path), Path(out_dir)
-    incidents = convert_checked(read_feed(feed_path), str(feed_path))
+    source, out_dir = Path(source), Path(out_dir)
     names = [data["id"] for data in incidents]
-    texts = [incident_yaml(data, feed_path.name).encode("utf-8") for data in incidents]
-    del incidents  # the parsed feed is ~20 times the size of the text: writing is faster without it in memory
-    _check_sizes(feed_path, names, texts)
+    texts = [incident_yaml(data, source.name, origin, command).encode("utf-8") for data in incidents]
+    del incidents  # the parsed source is ~20 times the size of the text: writing is faster without it in memory
+    _check_sizes(source, names, texts)
     if out_dir.is_dir():
         recover(out_dir)
         remove_stale(out_dir)
