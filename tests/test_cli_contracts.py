@@ -151,3 +151,25 @@ def test_study_report_refuses_a_broken_price_file_before_anything_runs(tmp_path,
     assert main(["report", "--study", str(folder), str(WEIMOB), "-o", str(tmp_path / "study.html")]) == 2
     assert "error: " in capsys.readouterr().err
     assert not (tmp_path / "study.html").exists()
+
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.mark.parametrize("kind,source,extra", [
+    ("pagerduty", FIXTURES / "pagerduty" / "incidents.json", ["--log-entries", FIXTURES / "pagerduty" / "log_entries.json"]),
+    ("csv", FIXTURES / "csv" / "incidents.csv", []),
+])
+def test_import_commands_write_incidents_that_validate_and_histories_read_them(tmp_path, kind, source, extra):
+    out = tmp_path / "out"
+    done = run_cli("import", kind, source, *extra, "-o", out)
+    assert done.returncode == 0, done.stderr
+    folders = sorted(p for p in out.iterdir() if p.is_dir())
+    assert folders and done.stdout.strip().endswith(f"imported from {source}")
+    checked = run_cli("validate", *folders)
+    assert checked.returncode == 0, checked.stderr
+    history = run_cli("history", source, "--json")  # the format detected from the content
+    assert history.returncode == 0, history.stderr
+    import json
+
+    assert json.loads(history.stdout)["n"] == len(folders)

@@ -56,7 +56,7 @@ __all__ = [
     "median_rank_ci", "median_rank_interval", "rank_fractions", "CI_METHODS",
 ]
 
-FORMATS = ("incidents", "statuspage", "issre", "github", "parquet")
+FORMATS = ("incidents", "statuspage", "issre", "github", "parquet", "pagerduty", "csv")
 _POINTS = {"detected": "time_to_detect", "mitigated": "time_to_mitigate", "resolved": "time_to_recover"}
 _HOURS = {"detected": "hours_to_detect", "mitigated": "hours_to_mitigate", "resolved": "hours_to_resolve"}
 _STAGE_METRICS = {"ttd": "time_to_detect", "tti": "time_to_diagnose", "ttm": "time_to_mitigate",
@@ -94,6 +94,14 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
             return read_github_status(path)
         if fmt == "statuspage":
             return feed_history(path)
+        if fmt == "pagerduty":
+            from incident.io.pagerduty import pagerduty_history
+
+            return pagerduty_history(path)
+        if fmt == "csv":
+            from incident.io.csv_export import csv_history
+
+            return csv_history(path)
         if not folders:
             raise IncidentError.single(str(path), "not a folder of incidents (no incident.yaml found)")
         if folders == [path]:  # one incident folder: nothing to index
@@ -213,6 +221,15 @@ def _incidents_report(table: pd.DataFrame) -> dict[str, int]:
     return {"records": len(table), **{f"{stage}_missing": int(table[stage].isna().sum()) for stage in STAGES}}
 
 
+def _incident_csv_header(line: str) -> bool:
+    """Whether a CSV header names an incident id and a start, as `incident.io.csv_export` reads them by default."""
+    from incident.io.csv_export import CsvColumns
+
+    names = {cell.strip().strip('"').lower() for cell in line.split(",")}
+    columns = CsvColumns()
+    return bool(names & set(columns.id)) and bool(names & set(columns.started))
+
+
 def detect_format(path: str | Path) -> str:
     """Which of FORMATS `path` holds, from its content; IncidentError if none.
 
@@ -245,13 +262,19 @@ def detect_format(path: str | Path) -> str:
     if isinstance(first, dict) and "started_at" in first and "updates" in first:
         return "github"
     text = head.lstrip()
+    from incident.io.pagerduty import is_pagerduty
+
+    if is_pagerduty(text.encode("utf-8")):  # also an object with an `incidents` list: asked before Statuspage
+        return "pagerduty"
+    if path.suffix.lower() == ".csv" and _incident_csv_header(first_line):
+        return "csv"
     if text.startswith("{") and ('"incidents"' in head or '"incident_updates"' in head):
         return "statuspage"
     if text.startswith("{") and '"root cause"' in head:
         return "issre"
     raise IncidentError.single(
-        str(path), "not a folder of incidents, Statuspage feed (.json), ISSRE'22 postmortem file "
-                   "or GitHub status history (.jsonl); name the format if it is one of them")
+        str(path), "not a folder of incidents, Statuspage feed (.json), PagerDuty API response (.json), ISSRE'22 "
+                   "postmortem file, GitHub status history (.jsonl) or CSV export (.csv); name the format if it is one of them")
 
 
 def incident_folders(folder: str | Path) -> list[Path]:

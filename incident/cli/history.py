@@ -22,7 +22,7 @@ from incident.cli.common import print_data, say
 BY_CHOICES = ("provider", "root-cause", "root-cause-l1", "mitigation", "component", "impact", "quarter", "source",
               "detection")
 CI_METHODS = ("bootstrap", "rank")
-FORMATS = ("incidents", "statuspage", "issre", "github", "parquet")
+FORMATS = ("incidents", "statuspage", "issre", "github", "parquet", "pagerduty", "csv")
 ENGINES = ("pandas", "duckdb")
 
 

@@ -72,10 +72,27 @@ def cmd_schema(args) -> int:
 def cmd_import_statuspage(args) -> int:
     from incident.io.statuspage import import_statuspage
 
-    folders = import_statuspage(args.feed, args.output, overwrite=args.force)
+    return _imported(import_statuspage(args.feed, args.output, overwrite=args.force), args.feed)
+
+
+def cmd_import_pagerduty(args) -> int:
+    from incident.io.pagerduty import import_pagerduty
+
+    return _imported(import_pagerduty(args.file, args.output, log_entries=args.log_entries, overwrite=args.force),
+                     args.file)
+
+
+def cmd_import_csv(args) -> int:
+    from incident.io.csv_export import import_csv
+
+    return _imported(import_csv(args.file, args.output, timezone=args.timezone, overwrite=args.force,
+                                organisation=args.organisation), args.file)
+
+
+def _imported(folders, source) -> int:
     for folder in folders:
         _print(f"wrote {folder}")
-    _print(f"{len(folders)} incident{'s' if len(folders) != 1 else ''} imported from {args.feed}")
+    _print(f"{len(folders)} incident{'s' if len(folders) != 1 else ''} imported from {source}")
     return 0
 
 
@@ -159,6 +176,19 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write incident folders into")
     p.add_argument("--force", action="store_true", help="replace incident files that already exist")
     p.set_defaults(func=cmd_import_statuspage)
+    p = formats.add_parser("pagerduty", help="a saved PagerDuty REST API v2 incidents response, one folder per incident")
+    p.add_argument("file", metavar="FILE", help="the JSON of GET /incidents")
+    p.add_argument("--log-entries", metavar="FILE", help="the JSON of GET /log_entries, for the timeline")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write incident folders into")
+    p.add_argument("--force", action="store_true", help="replace incident files that already exist")
+    p.set_defaults(func=cmd_import_pagerduty)
+    p = formats.add_parser("csv", help="a CSV export, one row per incident (id, title, severity, service, stage times)")
+    p.add_argument("file", metavar="FILE", help="the .csv file")
+    p.add_argument("--timezone", metavar="ZONE", help="IANA zone of times written without an offset (else refused)")
+    p.add_argument("--organisation", metavar="NAME", help="whose incidents (default: the file's name)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write incident folders into")
+    p.add_argument("--force", action="store_true", help="replace incident files that already exist")
+    p.set_defaults(func=cmd_import_csv)
 
     p = sub.add_parser("compare", help="two incidents side by side: table and figure")
     p.add_argument("a", metavar="A", help="first incident folder")
