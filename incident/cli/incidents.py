@@ -72,21 +72,31 @@ def cmd_schema(args) -> int:
 def cmd_import_statuspage(args) -> int:
     from incident.io.statuspage import import_statuspage
 
-    return _imported(import_statuspage(args.feed, args.output, overwrite=args.force), args.feed)
+    return _imported(import_statuspage(args.source, args.output, overwrite=args.force), args.source)
 
 
 def cmd_import_pagerduty(args) -> int:
     from incident.io.pagerduty import import_pagerduty
 
-    return _imported(import_pagerduty(args.file, args.output, log_entries=args.log_entries, overwrite=args.force),
-                     args.file)
+    return _imported(import_pagerduty(args.source, args.output, log_entries=args.log_entries, overwrite=args.force),
+                     args.source)
 
 
 def cmd_import_csv(args) -> int:
     from incident.io.csv_export import import_csv
 
-    return _imported(import_csv(args.file, args.output, timezone=args.timezone, overwrite=args.force,
-                                organisation=args.organisation), args.file)
+    return _imported(import_csv(args.source, args.output, timezone=args.timezone, overwrite=args.force,
+                                organisation=args.organisation), args.source)
+
+
+def _importer(formats, name: str, func, metavar: str, what: str, help: str):
+    """`incident import NAME SOURCE -o DIR [--force]`: what every importer's command takes."""
+    p = formats.add_parser(name, help=help)
+    p.add_argument("source", metavar=metavar, help=what)
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write incident folders into")
+    p.add_argument("--force", action="store_true", help="replace incident files that already exist")
+    p.set_defaults(func=func)
+    return p
 
 
 def _imported(folders, source) -> int:
@@ -171,24 +181,15 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("import", help="convert incidents from another format")
     formats = p.add_subparsers(dest="format", required=True, metavar="FORMAT")
-    p = formats.add_parser("statuspage", help="an Atlassian Statuspage incidents.json feed, one folder per incident")
-    p.add_argument("feed", metavar="FEED", help="the incidents.json file")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write incident folders into")
-    p.add_argument("--force", action="store_true", help="replace incident files that already exist")
-    p.set_defaults(func=cmd_import_statuspage)
-    p = formats.add_parser("pagerduty", help="a saved PagerDuty REST API v2 incidents response, one folder per incident")
-    p.add_argument("file", metavar="FILE", help="the JSON of GET /incidents")
+    _importer(formats, "statuspage", cmd_import_statuspage, "FEED", "the incidents.json file",
+                  "an Atlassian Statuspage incidents.json feed, one folder per incident")
+    p = _importer(formats, "pagerduty", cmd_import_pagerduty, "FILE", "the JSON of GET /incidents",
+                  "a saved PagerDuty REST API v2 incidents response, one folder per incident")
     p.add_argument("--log-entries", metavar="FILE", help="the JSON of GET /log_entries, for the timeline")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write incident folders into")
-    p.add_argument("--force", action="store_true", help="replace incident files that already exist")
-    p.set_defaults(func=cmd_import_pagerduty)
-    p = formats.add_parser("csv", help="a CSV export, one row per incident (id, title, severity, service, stage times)")
-    p.add_argument("file", metavar="FILE", help="the .csv file")
+    p = _importer(formats, "csv", cmd_import_csv, "FILE", "the .csv file",
+                  "a CSV export, one row per incident (id, title, severity, service, stage times)")
     p.add_argument("--timezone", metavar="ZONE", help="IANA zone of times written without an offset (else refused)")
     p.add_argument("--organisation", metavar="NAME", help="whose incidents (default: the file's name)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write incident folders into")
-    p.add_argument("--force", action="store_true", help="replace incident files that already exist")
-    p.set_defaults(func=cmd_import_csv)
 
     p = sub.add_parser("compare", help="two incidents side by side: table and figure")
     p.add_argument("a", metavar="A", help="first incident folder")

@@ -26,6 +26,7 @@ import csv
 import re
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone as dt_timezone
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
@@ -36,7 +37,7 @@ from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
 from incident.core.times import When, parse_when, zone
 from incident.io.files import read_text
 from incident.io.history_schema import history_frame
-from incident.io.loader import validate
+from incident.io.loader import as_record_problems, validate
 from incident.io.statuspage import incident_ids, write_imported
 
 SOURCE = "csv"
@@ -124,9 +125,7 @@ def read_csv_incidents(path: str | Path, columns: CsvColumns | None = None, time
         try:
             validate(data, table.file)
         except IncidentError as exc:
-            problems += [Problem(table.file, _column_of(table, data, p.path),
-                                 f"as an incident, {p.path or 'the file'}: {p.message}", row.line)
-                         for p in exc.problems]
+            problems += as_record_problems(exc, table.file, partial(_problem_column, table, data), row.line)
             if len(problems) > MAX_PROBLEMS:
                 raise IncidentError(capped(problems, stopped=True)) from None
             continue
@@ -134,6 +133,11 @@ def read_csv_incidents(path: str | Path, columns: CsvColumns | None = None, time
     if problems:
         raise IncidentError(capped(problems))
     return out
+
+
+def _problem_column(table: "_Table", data: dict, problem: Problem) -> str:
+    """The file's column a problem of the incident made from a row comes from."""
+    return _column_of(table, data, problem.path)
 
 
 def import_csv(path: str | Path, out_dir: str | Path, columns: CsvColumns | None = None, timezone: str | None = None,

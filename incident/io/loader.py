@@ -10,6 +10,7 @@ becomes a `Problem` with the field path and line, and `load` raises one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, get_args
@@ -68,6 +69,17 @@ def _within_folder(file: Path) -> None:
     if not inside:
         raise IncidentError.single(str(file), "is a symbolic link to a file outside its folder; "
                                    "copy the file into the folder instead")
+
+
+def as_record_problems(exc: IncidentError, file: str, where: str | Callable[[Problem], str],
+                       line: int | None = None) -> list[Problem]:
+    """The problems of an incident an importer made from one record, named by that record in its source file.
+
+    `where` is the record's place ('incidents[3]'), or a function giving it
+    per problem (a CSV row's column). Every importer words them this way.
+    """
+    return [Problem(file, where(p) if callable(where) else where,
+                    f"as an incident, {p.path or 'the file'}: {p.message}", line) for p in exc.problems]
 
 
 def validate(data: Any, file: str = "<data>", lines: dict[tuple, int] | None = None) -> Incident:

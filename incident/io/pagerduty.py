@@ -66,7 +66,7 @@ import pandas as pd
 from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
 from incident.io.files import read_bytes
 from incident.io.history_schema import history_frame
-from incident.io.loader import validate
+from incident.io.loader import as_record_problems, validate
 from incident.io.statuspage import incident_ids, write_imported
 
 SOURCE = "pagerduty"
@@ -108,8 +108,7 @@ def read_pagerduty(path: str | Path, log_entries: str | Path | None = None) -> l
         try:
             validate(data, file)
         except IncidentError as exc:
-            problems += [Problem(file, _where(i, raw), f"as an incident, {p.path or 'the file'}: {p.message}")
-                         for p in exc.problems]
+            problems += as_record_problems(exc, file, _where(i, raw))
             continue
         out.append(data)
     if problems:

@@ -14,9 +14,7 @@ shown: what a row is about is a column of its own, so no pandas index rows.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 import pandas as pd
@@ -24,6 +22,7 @@ from markupsafe import Markup
 
 from incident.core.text import MISSING, count, is_missing, number, p_value, percent
 from incident.report.postmortem import environment
+from incident.report.views import generated_date
 
 __all__ = ["FORMATS", "fragment", "title_block", "generated", "table", "table_view"]
 
@@ -57,11 +56,9 @@ def title_block(kicker: str, title: str, meta: list[tuple[str, str]], contents: 
 
 
 def generated() -> list[tuple[str, str]]:
-    """[('Generated', date)] from SOURCE_DATE_EPOCH, else nothing: a report never prints its run's clock."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not epoch.isdigit():
-        return []
-    return [("Generated", datetime.fromtimestamp(int(epoch), tz=timezone.utc).date().isoformat())]
+    """[('Generated', date)] from SOURCE_DATE_EPOCH (`views.generated_date`), else nothing."""
+    date = generated_date()
+    return [] if date is None else [("Generated", date)]
 
 
 def table_view(frame: pd.DataFrame, columns: Mapping[str, tuple[str, str]]) -> dict:

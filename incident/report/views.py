@@ -107,11 +107,17 @@ def incident_dates(inc: Incident) -> str:
     return f"{inc.when(start).label()} → {end} ({inc.timezone})"
 
 
-def as_of(inc: Incident) -> tuple[str, str]:
-    """('Generated', date) from SOURCE_DATE_EPOCH, else ('Latest source', its date): never a run's clock."""
+def generated_date() -> str | None:
+    """The build date SOURCE_DATE_EPOCH gives (reproducible builds), or None: a report never prints its run's clock."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return "Generated", datetime.fromtimestamp(int(epoch), tz=timezone.utc).date().isoformat()
+    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date().isoformat() if epoch.isdigit() else None
+
+
+def as_of(inc: Incident) -> tuple[str, str]:
+    """('Generated', date) from SOURCE_DATE_EPOCH, else ('Latest source', its date)."""
+    date = generated_date()
+    if date is not None:
+        return "Generated", date
     latest = max(inc.sources, key=lambda s: s.date)
     return "Latest source", f"{latest.date} ({latest.id})"
 

@@ -20,8 +20,8 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from incident.core.errors import IncidentError, Problem, capped
-from incident.io.loader import validate
+from incident.core.errors import IncidentError, capped
+from incident.io.loader import as_record_problems, validate
 from incident.io.statuspage.feed import UPDATE_KINDS, check_feed, created_text
 
 _RESOLVED_STATUSES = {"resolved", "postmortem", "completed"}
@@ -47,8 +47,7 @@ def convert_checked(feed: dict, file: str) -> list[dict]:
         try:
             validate(data, file)
         except IncidentError as exc:  # named by the feed's incident, then the field of the incident made from it
-            problems += [Problem(file, f"incidents[{i}]", f"as an incident, {p.path or 'the file'}: {p.message}")
-                         for p in exc.problems]
+            problems += as_record_problems(exc, file, f"incidents[{i}]")
             continue
         out.append(data)
     if problems:
