@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -113,12 +114,14 @@ class Kernel:
         self.km: AsyncKernelManager | None = None
         self.kc: AsyncKernelClient | None = None
         self.used = False  # a notebook ran here: reset before the next
+        self.sockets: str | None = None  # the folder of its Unix sockets, removed when it stops
 
     async def start(self, warm: Iterable[str] = ()) -> "Kernel":
         """Launch the kernel process and queue the import of `warm` modules; returns at once, not when it is ready."""
         from jupyter_client.manager import AsyncKernelManager
 
-        km = self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_spec_manager())
+        km = self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_spec_manager(),
+                                          **_transport(self))
         # Its output is not ours: a kernel holding the command's stdout would hang `$(incident report ...)`.
         await km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=os.getcwd())
         kc = self.kc = km.client()
@@ -187,10 +190,14 @@ class Kernel:
         deadline = asyncio.get_running_loop().time() + seconds
         while True:
             left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise RuntimeError(f"no answer in {seconds:g} s")
             try:
-                reply = await kc.get_shell_msg(timeout=max(left, 0.01))
+                reply = await kc.get_shell_msg(timeout=min(left, 1.0))
             except Empty:
-                raise RuntimeError(f"no answer in {seconds:g} s") from None
+                if self.km is not None and not await self.km.is_alive():  # exited while booting: say so now
+                    raise RuntimeError("the kernel exited before it answered") from None
+                continue
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply
 
@@ -214,6 +221,25 @@ class Kernel:
                     await km.shutdown_kernel(now=True)
             with contextlib.suppress(Exception):
                 await km.cleanup_resources()
+        if self.sockets is not None:
+            shutil.rmtree(self.sockets, ignore_errors=True)
+            self.sockets = None
+
+
+def _transport(kernel: "Kernel") -> dict:
+    """Where the kernel listens: Unix sockets in a folder of its own where there are any, else TCP on loopback.
+
+    With TCP, jupyter_client picks free ports by binding and releasing them,
+    and kernels started at once (two per report, reports side by side) can
+    be given the same port: the loser never answers. Sockets in a private
+    folder cannot collide.
+    """
+    if os.name != "posix":
+        return {}
+    import tempfile
+
+    kernel.sockets = tempfile.mkdtemp(prefix=".incident-kernel-", suffix=".tmp")
+    return {"transport": "ipc", "ip": os.path.join(kernel.sockets, "k")}
 
 
 async def _all(runs) -> None:
