@@ -55,7 +55,7 @@ ROOT_CAUSES = [("internal causes", "software bugs"), ("internal causes", "config
 MITIGATIONS = ["rollback", "restart", "add capacity", "fix or hotfix", None]
 DETECTIONS = ["automated", "manual", None]
 # median minutes (lognormal sigma 1.3) and share unknown, per stage
-STAGE_LAWS = {"ttd": (8, 0.6), "tti": (30, 0.7), "ttm": (90, 0.5), "ttr": (180, 0.02)}
+STAGE_LAWS = {"ttd": (8, 0.6), "tta": (4, 0.8), "tti": (30, 0.7), "ttm": (90, 0.5), "ttr": (180, 0.02)}
 START = np.datetime64("2015-01-01T00:00:00", "ns").astype(np.int64)
 TEN_YEARS_NS = int(10 * 365.25 * 86400 * 1e9)
 BY = (None, "provider", "component", "quarter")
@@ -91,7 +91,7 @@ def synthetic_chunk(n: int, offset: int = 0, seed: int = 16) -> pa.Table:
         minutes = rng.lognormal(np.log(median), 1.3, n)
         minutes[rng.random(n) < unknown] = np.nan
         cols[stage] = pa.array(minutes, from_pandas=True)
-    for point, stage in (("detected", "ttd"), ("mitigated", "ttm"), ("resolved", "ttr")):
+    for point, stage in (("detected", "ttd"), ("acknowledged", "tta"), ("mitigated", "ttm"), ("resolved", "ttr")):
         minutes = cols[stage].to_numpy(zero_copy_only=False)
         at = start + np.nan_to_num(minutes * 60e9).astype(np.int64)
         cols[point] = pa.array(at, pa.timestamp("ns", tz="UTC"), mask=np.isnan(minutes))

@@ -80,6 +80,7 @@ def test_history_stage_minutes():
     assert list(h["ttr"]) == [90.0, 150.0, 85.0, 180.0, 45.0, 30.0]
     assert h["ttm"][0] == 45.0 and math.isnan(h["ttm"][3]) and math.isnan(h["ttd"][5])
     assert h["tti"].isna().all()
+    assert list(h["tta"][:2]) == [10.0, 22.0]  # acknowledged_at minus started_at
     assert h["hours_to_resolve"][0] == 1.5
     assert h["components"][0] == ["checkout"]
     report = h.attrs["import_report"]

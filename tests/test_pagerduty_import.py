@@ -100,7 +100,20 @@ def test_history_table(tmp_path):
     assert table["page"].tolist() == ["Checkout API", "Orders database", "Search"]
     report = table.attrs["import_report"]
     assert report["records"] == 3 and report["unresolved"] == 1 and report["ttr_missing"] == 1
-    assert report["priority_missing"] == 2 and report["acknowledged_in_log"] == 1
+    assert report["priority_missing"] == 2 and report["tta_missing"] == 2
+
+
+def test_time_to_acknowledge_from_the_first_acknowledgement():
+    table = pagerduty_history(INCIDENTS, log_entries=LOG)
+    created = {r["id"]: pd.Timestamp(r["created_at"]) for r in json.loads(INCIDENTS.read_text())["incidents"]}
+    acks = sorted((pd.Timestamp(e["created_at"]), e["incident"]["id"])
+                  for e in json.loads(LOG.read_text())["log_entries"] if e["type"] == "acknowledge_log_entry")
+    first = {}
+    for at, iid in acks:
+        first.setdefault(iid, at)
+    expected = [(first[i] - created[i]).total_seconds() / 60 if i in first else None for i in table["id"]]
+    assert [None if pd.isna(v) else v for v in table["tta"]] == expected and any(expected)
+    assert pagerduty_history(INCIDENTS)["tta"].isna().all()  # without the log entries, no acknowledgement is known
 
 
 def test_sniff():

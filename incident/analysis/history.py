@@ -41,7 +41,7 @@ from incident.core.model import Incident
 from incident.io.files import open_regular
 from incident.io.github_status import read_github_status
 from incident.io.history_schema import (
-    HISTORY_COLUMNS, STAGES, combine, exclude_negative, history_frame, import_report,
+    HISTORY_COLUMNS, OPTIONAL_STAGES, STAGES, combine, exclude_negative, history_frame, import_report, shown_stages,
 )
 from incident.io.history_parquet import is_parquet, read_history, write_history
 from incident.io.issre import read_issre
@@ -218,7 +218,7 @@ def _write_index(folder: Path, table: pd.DataFrame) -> None:
 
 
 def _incidents_report(table: pd.DataFrame) -> dict[str, int]:
-    return {"records": len(table), **{f"{stage}_missing": int(table[stage].isna().sum()) for stage in STAGES}}
+    return {"records": len(table), **{f"{stage}_missing": int(table[stage].isna().sum()) for stage in shown_stages(table)}}
 
 
 def _incident_csv_header(line: str) -> bool:
@@ -314,7 +314,7 @@ def _rows_frame(rows: list[dict], negatives: bool = True) -> pd.DataFrame:
     columns = {col: [row.get(col) for row in rows] for col in HISTORY_COLUMNS if col != "components"}
     columns["source"] = ["incidents"] * len(rows)
     report = {"records": len(rows), **{f"{stage}_missing": sum(row.get(stage) is None for row in rows)
-                                       for stage in STAGES}}
+                                       for stage in STAGES if stage not in OPTIONAL_STAGES}}
     return history_frame(columns, len(rows), report, negatives=negatives)
 
 
@@ -614,12 +614,14 @@ def distribution(values, level: float = LEVEL, n_boot: int = N_BOOT, seed: int =
             "p90": float(p90), "median_ci_low": low, "median_ci_high": high}
 
 
-def stage_stats(table: pd.DataFrame, stages: Iterable[str] = STAGES, **ci) -> pd.DataFrame:
+def stage_stats(table: pd.DataFrame, stages: Iterable[str] | None = None, **ci) -> pd.DataFrame:
     """One row per stage: N records, n with the stage known, mean, std, median, p90, median CI (minutes).
 
     Every statistic but N covers only the records where the stage is known.
+    `stages` defaults to `shown_stages(table)` (tta only where a record knows it).
     `ci` passes level, n_boot, seed, min_n_for_ci to `median_ci`.
     """
+    stages = shown_stages(table) if stages is None else stages
     rows = {stage: distribution(table[stage].to_numpy(dtype=float), **ci) for stage in stages}
     out = pd.DataFrame.from_dict(rows, orient="index").rename_axis("stage")
     out.insert(2, "share_known", out["n"] / out["N"].where(out["N"] > 0))
@@ -676,12 +678,14 @@ def group_key(table: pd.DataFrame, by: str) -> tuple[pd.DataFrame, pd.Series]:
     return table, key.astype(object).where(key.notna(), UNKNOWN_GROUP)
 
 
-def group_stats(table: pd.DataFrame, by: str, stages: Iterable[str] = STAGES, **ci) -> pd.DataFrame:
+def group_stats(table: pd.DataFrame, by: str, stages: Iterable[str] | None = None, **ci) -> pd.DataFrame:
     """Tidy per-group distributions: one row per (group, stage) with N, n, mean, std, median, p90, CI.
 
+    `stages` defaults to `shown_stages(table)`.
     Groups are sorted by name; `N` is the group's records, the rest covers the
     records where the stage is known (see `distribution`).
     """
+    stages = shown_stages(table) if stages is None else stages
     rows, key = group_key(table, by)
     out = []
     for name, group in rows.groupby(key.to_numpy(), sort=True):

@@ -41,7 +41,7 @@ import pandas as pd
 from incident.core.errors import IncidentError
 from incident.core.extras import available, optional
 from incident.io.history_parquet import HistoryFile, error_text, inspect_history, is_parquet, read_history
-from incident.io.history_schema import STAGES, combine
+from incident.io.history_schema import OPTIONAL_STAGES, STAGES, combine
 from incident.analysis.history import (
     BY_CHOICES, LEVEL, MIN_N_FOR_CI, NO_COMPONENT, TARGETS, UNKNOWN_GROUP, history_summary as pandas_summary,
     history_table, median_rank_interval, rank_fractions, summary_data,
@@ -90,9 +90,10 @@ def history_summary(source, by: str | None = None, engine: str = "pandas", **ci)
         with connect(source=files[0]) as con:
             view(con, files)
             n = con.execute("SELECT count(*) FROM history").fetchone()[0]
-            stats = sql_stage_stats(con, level=level, min_n_for_ci=min_n)
+            stages = view_stages(con)
+            stats = sql_stage_stats(con, stages, level=level, min_n_for_ci=min_n)
             targets = sql_within_targets(con)
-            groups = sql_group_stats(con, by, level=level, min_n_for_ci=min_n) if by else None
+            groups = sql_group_stats(con, by, stages, level=level, min_n_for_ci=min_n) if by else None
     except duckdb.OutOfMemoryException:
         raise IncidentError.single(_named(files, ""), f"DuckDB ran out of memory within its memory_limit of "
                                    f"{_memory_limit()}: raise it with the environment variable {MEMORY_SETTING} "
@@ -224,6 +225,13 @@ def view(con, files: list[str]) -> None:
     con.read_parquet(files, union_by_name=True).create_view("history")
 
 
+def view_stages(con) -> list[str]:
+    """`shown_stages` of the view `history`: an optional stage only where a file has it and a record knows it."""
+    names = {row[0] for row in con.execute("DESCRIBE history").fetchall()}
+    return [s for s in STAGES if s not in OPTIONAL_STAGES
+            or (s in names and con.execute(f"SELECT count({s}) FROM history").fetchone()[0] > 0)]
+
+
 def _key_sql(by: str) -> str:
     """The SQL of `group_key`'s label for `by`, over the view `history` (component: unnested)."""
     unknown = _text(UNKNOWN_GROUP)
@@ -247,19 +255,19 @@ def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def sql_stage_stats(con, stages: Iterable[str] = STAGES, level: float = LEVEL,
+def sql_stage_stats(con, stages: Iterable[str] | None = None, level: float = LEVEL,
                     min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
-    """`stage_stats` of the view `history` in SQL, the CI by `median_rank_ci`."""
-    groups = _grouped(con, "'all'", stages, level, min_n_for_ci)
+    """`stage_stats` of the view `history` in SQL, the CI by `median_rank_ci`; stages default to `view_stages`."""
+    groups = _grouped(con, "'all'", view_stages(con) if stages is None else stages, level, min_n_for_ci)
     out = groups.drop(columns="group").set_index("stage")
     out.insert(2, "share_known", out["n"] / out["N"].where(out["N"] > 0))
     return out
 
 
-def sql_group_stats(con, by: str, stages: Iterable[str] = STAGES, level: float = LEVEL,
+def sql_group_stats(con, by: str, stages: Iterable[str] | None = None, level: float = LEVEL,
                     min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
     """`group_stats` of the view `history` in SQL: one row per (group, stage), groups sorted by name."""
-    return _grouped(con, _key_sql(by), stages, level, min_n_for_ci)
+    return _grouped(con, _key_sql(by), view_stages(con) if stages is None else stages, level, min_n_for_ci)
 
 
 def _grouped(con, key: str, stages: Iterable[str], level: float, min_n_for_ci: int) -> pd.DataFrame:

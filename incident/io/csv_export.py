@@ -152,8 +152,9 @@ def csv_history(path: str | Path, columns: CsvColumns | None = None, timezone: s
                 organisation: str | None = None) -> pd.DataFrame:
     """The history table of the CSV export: one row per incident, stage minutes from its start.
 
-    `ttd`, `ttm` and `ttr` are detected, mitigated and resolved minus
-    started; NaN where the row lacks either time (`tti`: no column gives it).
+    `ttd`, `tta`, `ttm` and `ttr` are detected, acknowledged, mitigated and
+    resolved minus started; NaN where the row lacks either time (`tti`: no
+    column gives it).
     The import report counts the rows and, per stage, the rows without it.
     """
     table = _read_table(path, columns, timezone)
@@ -165,12 +166,13 @@ def csv_history(path: str | Path, columns: CsvColumns | None = None, timezone: s
         return pd.Series([r.times[stage][1].utc if stage in r.times else pd.NaT for r in rows],
                          dtype="datetime64[ns, UTC]")
 
-    start, detected, mitigated, resolved = at("started"), at("detected"), at("mitigated"), at("resolved")
+    start, detected, acknowledged = at("started"), at("detected"), at("acknowledged")
+    mitigated, resolved = at("mitigated"), at("resolved")
 
     def minutes(end: pd.Series) -> pd.Series:
         return (end - start).dt.total_seconds() / 60
 
-    ttd, ttm, ttr = minutes(detected), minutes(mitigated), minutes(resolved)
+    ttd, tta, ttm, ttr = minutes(detected), minutes(acknowledged), minutes(mitigated), minutes(resolved)
     report = {"records": n}
     for stage, _, _, _ in STAGES:
         report[f"{stage}_missing"] = sum(stage not in r.times for r in rows)
@@ -183,9 +185,11 @@ def csv_history(path: str | Path, columns: CsvColumns | None = None, timezone: s
         "title": [r.cells["title"] or None for r in rows],
         "start": start,
         "detected": detected,
+        "acknowledged": acknowledged,
         "mitigated": mitigated,
         "resolved": resolved,
         "ttd": ttd,
+        "tta": tta,
         "ttm": ttm,
         "ttr": ttr,
         "hours_to_detect": ttd / 60,

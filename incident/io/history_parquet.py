@@ -50,7 +50,7 @@ from incident.core.errors import IncidentError
 from incident.core.extras import optional
 from incident.io.files import open_regular
 from incident.io.files import atomic_write
-from incident.io.history_schema import HISTORY_COLUMNS, LIST_COLUMNS, NUMBER_COLUMNS, TIME_COLUMNS
+from incident.io.history_schema import ADDED_COLUMNS, HISTORY_COLUMNS, LIST_COLUMNS, NUMBER_COLUMNS, TIME_COLUMNS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -210,6 +210,8 @@ def read_history(path: str | Path, columns: Iterable[str] | None = None) -> pd.D
     pa = _pyarrow("reading Parquet", file)
     wanted = list(columns) if columns is not None else None
     parquet, info = _open(file, wanted)
+    if wanted is not None:  # a column added since the file was written is read as absent
+        wanted = [c for c in wanted if c in parquet.schema_arrow.names]
     if not info.fits_in_memory():
         raise IncidentError.single(file, f"{info.too_large()}: use --engine duckdb (without --save)")
     try:
@@ -245,7 +247,7 @@ def _open(file: str, wanted: list[str] | None):
         raise IncidentError.single(file, f"cannot read Parquet file: {error_text(exc)}") from None
     try:
         names = schema.names
-        missing = [c for c in (wanted or HISTORY_COLUMNS) if c not in names]
+        missing = [c for c in (wanted or HISTORY_COLUMNS) if c not in names and c not in ADDED_COLUMNS]
         if missing:
             raise IncidentError.single(file, f"not a history table: no column {', '.join(missing)}")
         for col in HISTORY_COLUMNS:

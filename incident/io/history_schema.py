@@ -6,8 +6,9 @@ so that one set of statistics and figures serves them all. Importers build a
 dict of columns and pass it to `history_frame`, which orders and types them.
 
 Stage durations are in minutes from the incident's start: `ttd` (to
-detection), `tti` (to identification of the cause), `ttm` (to mitigation),
-`ttr` (to resolution, the duration). NaN where the source does not tell;
+detection), `tta` (to the first acknowledgement by a responder, where a paging
+tool records it), `tti` (to identification of the cause), `ttm` (to
+mitigation), `ttr` (to resolution, the duration). NaN where the source does not tell;
 never 0 in its place. The older `hours_to_*` columns are kept for existing
 users. docs/history.md says, per source, where each value comes from.
 
@@ -27,9 +28,13 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-STAGES = ("ttd", "tti", "ttm", "ttr")
+STAGES = ("ttd", "tta", "tti", "ttm", "ttr")
+# Stages only paging tools record (PagerDuty, Opsgenie, incident.io, a CSV export
+# with the column): shown and counted only where some record knows them.
+OPTIONAL_STAGES = ("tta",)
 STAGE_NAMES = {
     "ttd": "time to detect",
+    "tta": "time to acknowledge",
     "tti": "time to identify",
     "ttm": "time to mitigate",
     "ttr": "time to resolve",
@@ -37,13 +42,15 @@ STAGE_NAMES = {
 HISTORY_COLUMNS = [
     "id", "source", "provider", "page", "components", "title", "impact", "page_impact",
     "root_cause_l1", "root_cause_l2", "mitigation", "mitigation_actions", "detection",
-    "start", "detected", "mitigated", "resolved",
-    "ttd", "tti", "ttm", "ttr",
+    "start", "detected", "acknowledged", "mitigated", "resolved",
+    "ttd", "tta", "tti", "ttm", "ttr",
     "hours_to_detect", "hours_to_mitigate", "hours_to_resolve", "exact",
 ]
+# Columns added after the first release: a history file written before lacks them and reads without them.
+ADDED_COLUMNS = ("acknowledged", "tta")
 # The column types, by kind (incident.io.history_parquet stores each kind with one Arrow type).
-TIME_COLUMNS = ("start", "detected", "mitigated", "resolved")  # datetime64[ns, UTC]
-NUMBER_COLUMNS = ("ttd", "tti", "ttm", "ttr", "hours_to_detect", "hours_to_mitigate", "hours_to_resolve")  # float
+TIME_COLUMNS = ("start", "detected", "acknowledged", "mitigated", "resolved")  # datetime64[ns, UTC]
+NUMBER_COLUMNS = ("ttd", "tta", "tti", "ttm", "ttr", "hours_to_detect", "hours_to_mitigate", "hours_to_resolve")  # float
 LIST_COLUMNS = ("components", "mitigation_actions")  # object: a list of str, empty if none
 # `exact` is a bool; every other column is text (object: str or None).
 
@@ -84,8 +91,13 @@ def history_frame(columns: Mapping[str, Any], n: int, report: Mapping[str, int] 
     return table
 
 
+def shown_stages(table: pd.DataFrame) -> tuple[str, ...]:
+    """The stages a history's statistics show: every stage but an optional one no record knows."""
+    return tuple(s for s in STAGES if s not in OPTIONAL_STAGES or (s in table and table[s].notna().any()))
+
+
 # each stage with the older column in hours that says the same
-_STAGE_HOURS = {"ttd": "hours_to_detect", "tti": None, "ttm": "hours_to_mitigate", "ttr": "hours_to_resolve"}
+_STAGE_HOURS = {"ttd": "hours_to_detect", "tta": None, "tti": None, "ttm": "hours_to_mitigate", "ttr": "hours_to_resolve"}
 
 
 def exclude_negative(table: pd.DataFrame) -> dict[str, int]:

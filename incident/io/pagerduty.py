@@ -48,8 +48,9 @@ How it maps (an incident.yaml per incident, `docs/format.md`):
   resolved (`status: ongoing`). PagerDuty states no user-impact level: the
   phase is 'major_outage' for high urgency and 'degraded_performance' for low,
   as its description says.
-The history table has no time-to-acknowledge column, so acknowledgement is
-only in the imported incidents; `ttd` is NaN (the trigger is the detection).
+In the history table, `tta` is the first acknowledge_log_entry minus the
+trigger (known only where the log entries are given); `ttd` is NaN (the
+trigger is the detection).
 """
 
 from __future__ import annotations
@@ -128,9 +129,10 @@ def pagerduty_history(path: str | Path, log_entries: str | Path | None = None) -
     """The history table of a saved PagerDuty `incidents` response, with its import report.
 
     start = created_at (the trigger); resolved and ttr (minutes) where the
-    incident is resolved with a known time. ttd is NaN (the trigger is the
-    detection); there is no time-to-acknowledge column. `log_entries` only
-    supplies resolution times that the incidents lack.
+    incident is resolved with a known time; acknowledged and tta (minutes) from
+    the first acknowledge_log_entry of `log_entries`, when given. ttd is NaN
+    (the trigger is the detection). `log_entries` also supplies resolution
+    times that the incidents lack.
     """
     file = str(path)
     incidents = _checked_incidents(_read_json(path, "PagerDuty incidents response"), file)
@@ -142,6 +144,9 @@ def pagerduty_history(path: str | Path, log_entries: str | Path | None = None) -
     resolved_text = [_resolved_at(r, entries.get(r["id"], [])) for r in incidents]
     resolved = pd.Series([_moment(t) if t else pd.NaT for t in resolved_text], dtype="datetime64[ns, UTC]")
     ttr = (resolved - start).dt.total_seconds() / 60
+    acks = [_first_ack(entries.get(r["id"], [])) for r in incidents]
+    acknowledged = pd.Series([_moment(a["created_at"]) if a else pd.NaT for a in acks], dtype="datetime64[ns, UTC]")
+    tta = (acknowledged - start).dt.total_seconds() / 60
     services = [_name(r.get("service")) for r in incidents]
     report = {
         "records": n,
@@ -153,8 +158,7 @@ def pagerduty_history(path: str | Path, log_entries: str | Path | None = None) -
         "service_missing": sum(s is None for s in services),
         "priority_missing": sum(_name(r.get("priority")) is None for r in incidents),
         "urgency_missing": sum(r.get("urgency") not in ("high", "low") for r in incidents),
-        "acknowledged_in_log": sum(any(e["type"] == "acknowledge_log_entry" for e in entries.get(r["id"], []))
-                                   for r in incidents),
+        "tta_missing": int(tta.isna().sum()),
     }
     columns = {
         "id": [r["id"] for r in incidents],
@@ -166,7 +170,9 @@ def pagerduty_history(path: str | Path, log_entries: str | Path | None = None) -
         "impact": [None] * n,  # PagerDuty rates urgency and priority, not user impact
         "page_impact": [_severity(r) for r in incidents],
         "start": start,
+        "acknowledged": acknowledged,
         "resolved": resolved,
+        "tta": tta,
         "ttr": ttr,
         "hours_to_resolve": ttr / 60,
     }
@@ -324,7 +330,7 @@ def _incident_data(raw: dict, entries: list[dict], file: str, log_file: str | No
     milestones = [_milestone("triggered", created, "detection", "Triggered in PagerDuty",
                              "PagerDuty opened the incident (created_at); when the fault began is not in the API "
                              "response.", ["S1"])]
-    ack = next((e for e in entries if e["type"] == "acknowledge_log_entry"), None)
+    ack = _first_ack(entries)
     if ack is not None:
         who = _name(ack.get("agent"))
         milestones.append(_milestone("acknowledged", ack["created_at"], "other", "Acknowledged",
@@ -375,6 +381,11 @@ def _incident_data(raw: dict, entries: list[dict], file: str, log_file: str | No
     if notes:
         data["notes"] = notes
     return data
+
+
+def _first_ack(entries: list[dict]) -> dict | None:
+    """The first acknowledge_log_entry of an incident's entries (they are in time order), or None."""
+    return next((e for e in entries if e["type"] == "acknowledge_log_entry"), None)
 
 
 def _resolved_at(raw: dict, entries: list[dict]) -> str | None:

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from incident.analysis.history import MIN_N_FOR_CI, STAGES, ecdf, group_key, median_ci, quarterly_trend
-from incident.io.history_schema import STAGE_NAMES
+from incident.analysis.history import MIN_N_FOR_CI, ecdf, group_key, median_ci, quarterly_trend
+from incident.io.history_schema import STAGE_NAMES, shown_stages
 from incident.plots.style import COLOURS, axes_for, house_style
 
 ONE_SECOND = 1 / 3600  # a log axis cannot show zero: shorter durations are drawn at one second
@@ -88,7 +88,7 @@ def _draw_histogram(table: pd.DataFrame, ax, column: str, bins: int):
 # -- stages: distributions, groups, trends ------------------------------------------
 SHORTEST = 0.1  # minutes: a log axis cannot show 0, so zero durations are drawn at 6 s
 _STEPS = [(1440, "d"), (60, "h"), (1, "min")]
-_STAGE_COLOURS = {"ttd": COLOURS["sky"], "tti": COLOURS["orange"], "ttm": COLOURS["green"],
+_STAGE_COLOURS = {"ttd": COLOURS["sky"], "tta": COLOURS["purple"], "tti": COLOURS["orange"], "ttm": COLOURS["green"],
                   "ttr": COLOURS["vermillion"]}
 
 
@@ -134,12 +134,12 @@ class _FixedLog(LogLocator):
         return inside if len(inside) else super().tick_values(vmin, vmax)
 
 
-def plot_stage_ecdf(table: pd.DataFrame, stages=STAGES, *, ax=None):
+def plot_stage_ecdf(table: pd.DataFrame, stages=None, *, ax=None):
     """Empirical CDF of each stage's known durations (minutes, log axis); dots mark the medians."""
     with house_style():
         ax = axes_for(ax, (8, 4.5))
         drawn = 0
-        for stage in stages:
+        for stage in shown_stages(table) if stages is None else stages:
             values = table[stage].dropna()
             if values.empty:
                 continue
