@@ -82,6 +82,20 @@ def cmd_import_pagerduty(args) -> int:
                      args.source)
 
 
+def cmd_import_opsgenie(args) -> int:
+    from incident.io.opsgenie import import_opsgenie
+
+    return _imported(import_opsgenie(args.source, args.output, timeline=args.timeline, overwrite=args.force),
+                     args.source)
+
+
+def cmd_import_incidentio(args) -> int:
+    from incident.io.incidentio import import_incidentio
+
+    return _imported(import_incidentio(args.source, args.output, updates=args.updates, overwrite=args.force),
+                     args.source)
+
+
 def cmd_import_csv(args) -> int:
     from incident.io.csv_export import import_csv
 
@@ -186,6 +200,13 @@ def add_parser(sub) -> None:
     p = _importer(formats, "pagerduty", cmd_import_pagerduty, "FILE", "the JSON of GET /incidents",
                   "a saved PagerDuty REST API v2 incidents response, one folder per incident")
     p.add_argument("--log-entries", metavar="FILE", help="the JSON of GET /log_entries, for the timeline")
+    p = _importer(formats, "opsgenie", cmd_import_opsgenie, "FILE", "the JSON of GET /v2/alerts or GET /v1/incidents",
+                  "a saved Opsgenie alerts or incidents list, one folder per alert or incident")
+    p.add_argument("--timeline", metavar="FILE",
+                   help="incident timelines: {incident id: the JSON of its timeline entries}")
+    p = _importer(formats, "incidentio", cmd_import_incidentio, "FILE", "the JSON of GET /v2/incidents",
+                  "a saved incident.io API v2 incidents response, one folder per incident")
+    p.add_argument("--updates", metavar="FILE", help="the JSON of GET /v2/incident_updates, for the timeline")
     p = _importer(formats, "csv", cmd_import_csv, "FILE", "the .csv file",
                   "a CSV export, one row per incident (id, title, severity, service, stage times)")
     p.add_argument("--timezone", metavar="ZONE", help="IANA zone of times written without an offset (else refused)")

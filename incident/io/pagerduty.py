@@ -55,29 +55,25 @@ trigger is the detection).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
-from incident.io.files import read_bytes
+from incident.io.apijson import (
+    QUOTE_MAX, TEXT_MAX, milestone, moment, one_line, read_json, record_where, reference_name, shown, text_of,
+    time_problem,
+)
 from incident.io.history_schema import history_frame
 from incident.io.loader import as_record_problems, validate
 from incident.io.statuspage import incident_ids, write_imported
 
 SOURCE = "pagerduty"
 PROVIDER = "PagerDuty"
-MAX_FILE_BYTES = 500_000_000
 STATUSES = ("triggered", "acknowledged", "resolved")
-_QUOTE_MAX = 2_000
-_TEXT_MAX = 20_000
-_TIME_RANGE = (datetime.fromisoformat("1970-01-01T00:00:00+00:00"), datetime.fromisoformat("2200-01-01T00:00:00+00:00"))
-_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})\Z")
 
 
 # -- public face ----------------------------------------------------------------
@@ -97,11 +93,11 @@ def read_pagerduty(path: str | Path, log_entries: str | Path | None = None) -> l
     each naming the file and the record.
     """
     file = str(path)
-    incidents = _checked_incidents(_read_json(path, "PagerDuty incidents response"), file)
+    incidents = _checked_incidents(read_json(path, "PagerDuty incidents response"), file)
     entries: dict[str, list[dict]] = {}
     log_file = str(log_entries) if log_entries is not None else None
     if log_entries is not None:
-        entries = _checked_log_entries(_read_json(log_entries, "PagerDuty log entries response"), str(log_entries))
+        entries = _checked_log_entries(read_json(log_entries, "PagerDuty log entries response"), str(log_entries))
     ids = incident_ids("pagerduty", [r["created_at"] for r in incidents], [r["id"] for r in incidents])
     out, problems = [], []
     for i, (raw, incident_id) in enumerate(zip(incidents, ids)):
@@ -109,7 +105,7 @@ def read_pagerduty(path: str | Path, log_entries: str | Path | None = None) -> l
         try:
             validate(data, file)
         except IncidentError as exc:
-            problems += as_record_problems(exc, file, _where(i, raw))
+            problems += as_record_problems(exc, file, record_where('incidents', i, raw))
             continue
         out.append(data)
     if problems:
@@ -135,28 +131,28 @@ def pagerduty_history(path: str | Path, log_entries: str | Path | None = None) -
     times that the incidents lack.
     """
     file = str(path)
-    incidents = _checked_incidents(_read_json(path, "PagerDuty incidents response"), file)
+    incidents = _checked_incidents(read_json(path, "PagerDuty incidents response"), file)
     entries: dict[str, list[dict]] = {}
     if log_entries is not None:
-        entries = _checked_log_entries(_read_json(log_entries, "PagerDuty log entries response"), str(log_entries))
+        entries = _checked_log_entries(read_json(log_entries, "PagerDuty log entries response"), str(log_entries))
     n = len(incidents)
-    start = pd.Series([_moment(r["created_at"]) for r in incidents], dtype="datetime64[ns, UTC]")
+    start = pd.Series([moment(r["created_at"]) for r in incidents], dtype="datetime64[ns, UTC]")
     resolved_text = [_resolved_at(r, entries.get(r["id"], [])) for r in incidents]
-    resolved = pd.Series([_moment(t) if t else pd.NaT for t in resolved_text], dtype="datetime64[ns, UTC]")
+    resolved = pd.Series([moment(t) if t else pd.NaT for t in resolved_text], dtype="datetime64[ns, UTC]")
     ttr = (resolved - start).dt.total_seconds() / 60
     acks = [_first_ack(entries.get(r["id"], [])) for r in incidents]
-    acknowledged = pd.Series([_moment(a["created_at"]) if a else pd.NaT for a in acks], dtype="datetime64[ns, UTC]")
+    acknowledged = pd.Series([moment(a["created_at"]) if a else pd.NaT for a in acks], dtype="datetime64[ns, UTC]")
     tta = (acknowledged - start).dt.total_seconds() / 60
-    services = [_name(r.get("service")) for r in incidents]
+    services = [reference_name(r.get("service")) for r in incidents]
     report = {
         "records": n,
         "unresolved": sum(r["status"] != "resolved" for r in incidents),
         "resolved_without_time": sum(r["status"] == "resolved" and not t for r, t in zip(incidents, resolved_text)),
         "ttd_not_in_api": n,
         "ttr_missing": int(ttr.isna().sum()),
-        "title_missing": sum(not _text(r.get("title")) for r in incidents),
+        "title_missing": sum(not text_of(r.get("title")) for r in incidents),
         "service_missing": sum(s is None for s in services),
-        "priority_missing": sum(_name(r.get("priority")) is None for r in incidents),
+        "priority_missing": sum(reference_name(r.get("priority")) is None for r in incidents),
         "urgency_missing": sum(r.get("urgency") not in ("high", "low") for r in incidents),
         "tta_missing": int(tta.isna().sum()),
     }
@@ -166,7 +162,7 @@ def pagerduty_history(path: str | Path, log_entries: str | Path | None = None) -
         "provider": [PROVIDER] * n,
         "page": [s or PROVIDER for s in services],
         "components": [[s] if s else [] for s in services],
-        "title": [_text(r.get("title")) or None for r in incidents],
+        "title": [text_of(r.get("title")) or None for r in incidents],
         "impact": [None] * n,  # PagerDuty rates urgency and priority, not user impact
         "page_impact": [_severity(r) for r in incidents],
         "start": start,
@@ -180,19 +176,6 @@ def pagerduty_history(path: str | Path, log_entries: str | Path | None = None) -
 
 
 # -- reading and checking -------------------------------------------------------
-def _read_json(path: str | Path, what: str) -> Any:
-    file = str(path)
-    data = read_bytes(path, MAX_FILE_BYTES, what)
-    try:
-        return json.loads(data)
-    except UnicodeDecodeError as exc:
-        raise IncidentError.single(file, f"not valid UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise IncidentError.single(file, f"not JSON: {exc.msg}", line=exc.lineno) from None
-    except RecursionError:
-        raise IncidentError.single(file, "not usable JSON: values nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        raise IncidentError.single(file, f"not usable JSON: {str(exc).split(';')[0]}") from None
 
 
 def _checked_incidents(body: Any, file: str) -> list[dict]:
@@ -208,11 +191,11 @@ def _checked_incidents(body: Any, file: str) -> list[dict]:
     seen: Counter = Counter()
     for i, raw in enumerate(incidents):
         for field, message in _incident_problems(raw):
-            problems.append(Problem(file, f"{_where(i, raw)}{'.' + field if field else ''}", message))
+            problems.append(Problem(file, f"{record_where('incidents', i, raw)}{'.' + field if field else ''}", message))
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             seen[raw["id"]] += 1
             if seen[raw["id"]] == 2:
-                problems.append(Problem(file, _where(i, raw), "the same incident id appears more than once"))
+                problems.append(Problem(file, record_where('incidents', i, raw), "the same incident id appears more than once"))
         if len(problems) > MAX_PROBLEMS:
             raise IncidentError(capped(problems, stopped=True))
     if problems:
@@ -228,22 +211,22 @@ def _incident_problems(raw: Any) -> list[tuple[str, str]]:
         out.append(("id", "missing incident id (text)"))
     number = raw.get("incident_number")
     if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
-        out.append(("incident_number", f"expected a whole number, got {_shown(number)}"))
+        out.append(("incident_number", f"expected a whole number, got {shown(number)}"))
     if raw.get("status") not in STATUSES:
-        out.append(("status", f"expected one of {', '.join(STATUSES)}, got {_shown(raw.get('status'))}"))
+        out.append(("status", f"expected one of {', '.join(STATUSES)}, got {shown(raw.get('status'))}"))
     for field in ("created_at", "resolved_at", "last_status_change_at"):
         value = raw.get(field)
         if value is None and field != "created_at":
             continue
-        message = _time_problem(value)
+        message = time_problem(value)
         if message:
             out.append((field, message))
     for field in ("title", "summary", "html_url", "urgency"):
         if raw.get(field) is not None and not isinstance(raw[field], str):
-            out.append((field, f"expected text, got {_shown(raw[field])}"))
+            out.append((field, f"expected text, got {shown(raw[field])}"))
     for field in ("priority", "service"):
         if raw.get(field) is not None and not isinstance(raw[field], dict):
-            out.append((field, f"expected an object or null, got {_shown(raw[field])}"))
+            out.append((field, f"expected an object or null, got {shown(raw[field])}"))
     for field in ("assignments", "teams"):
         if raw.get(field) is not None and not (isinstance(raw[field], list)
                                                and all(isinstance(x, dict) for x in raw[field])):
@@ -263,11 +246,11 @@ def _checked_log_entries(body: Any, file: str) -> dict[str, list[dict]]:
             problems.append(Problem(file, where, f"expected an object, got {type(entry).__name__}"))
             continue
         if isinstance(entry.get("id"), str):
-            where += f" (id {_shown(entry['id'])})"
+            where += f" (id {shown(entry['id'])})"
         incident = entry.get("incident")
         if not isinstance(entry.get("type"), str):
             problems.append(Problem(file, f"{where}.type", "missing log entry type (text)"))
-        message = _time_problem(entry.get("created_at"))
+        message = time_problem(entry.get("created_at"))
         if message:
             problems.append(Problem(file, f"{where}.created_at", message))
         if not isinstance(incident, dict) or not isinstance(incident.get("id"), str):
@@ -282,42 +265,31 @@ def _checked_log_entries(body: Any, file: str) -> dict[str, list[dict]]:
     if problems:
         raise IncidentError(capped(problems))
     for group in by_incident.values():
-        group.sort(key=lambda e: _moment(e["created_at"]))
+        group.sort(key=lambda e: moment(e["created_at"]))
     return by_incident
 
 
-def _time_problem(value: Any) -> str | None:
-    """Why `value` is not a usable API time (ISO 8601 with an offset), or None."""
-    if not isinstance(value, str) or not _STAMP.fullmatch(value):
-        return f"not a time with its offset (such as 2024-03-01T10:15:00Z): {_shown(value)}"
-    try:
-        moment = _moment(value)
-    except ValueError:
-        return f"not a time: {_shown(value)}"
-    if not _TIME_RANGE[0] <= moment < _TIME_RANGE[1]:
-        return f"{_shown(value)} is outside the years 1970 to 2199 this import handles"
-    return None
 
 
 # -- conversion -------------------------------------------------------------------
 def _incident_data(raw: dict, entries: list[dict], file: str, log_file: str | None, i: int,
                    incident_id: str) -> dict:
     number = raw.get("incident_number")
-    title = _one_line(_text(raw.get("title")) or _text(raw.get("summary"))) or "(untitled incident)"
-    service = _name(raw.get("service"))
+    title = one_line(text_of(raw.get("title")) or text_of(raw.get("summary"))) or "(untitled incident)"
+    service = reference_name(raw.get("service"))
     organisation = service or PROVIDER
     created = raw["created_at"]
     label = f"#{number}" if number is not None else raw["id"]
     sources = [{
         "id": "S1", "kind": "document",
-        "title": f"PagerDuty incident {label}: {title}"[:_TEXT_MAX],
+        "title": f"PagerDuty incident {label}: {title}"[:TEXT_MAX],
         "publisher": PROVIDER, "date": created[:10],
-        "locator": f"{Path(file).name}, {_where(i, raw)}",
+        "locator": f"{Path(file).name}, {record_where('incidents', i, raw)}",
         "note": "The PagerDuty REST API v2 incidents response, saved to a file.",
     }]
     url = raw.get("html_url")
     if isinstance(url, str) and re.match(r"https?://", url):
-        sources.append({"id": "S2", "kind": "ticket", "title": f"PagerDuty incident {label}"[:_TEXT_MAX],
+        sources.append({"id": "S2", "kind": "ticket", "title": f"PagerDuty incident {label}"[:TEXT_MAX],
                         "publisher": PROVIDER, "date": created[:10], "url": url,
                         "ticket": str(number) if number is not None else raw["id"]})
     if entries and log_file is not None:
@@ -327,20 +299,20 @@ def _incident_data(raw: dict, entries: list[dict], file: str, log_file: str | No
                         "note": "The PagerDuty REST API v2 log entries response, saved to a file."})
     log_source = ["S3"] if entries and log_file is not None else ["S1"]
 
-    milestones = [_milestone("triggered", created, "detection", "Triggered in PagerDuty",
+    milestones = [milestone("triggered", created, "detection", "Triggered in PagerDuty",
                              "PagerDuty opened the incident (created_at); when the fault began is not in the API "
                              "response.", ["S1"])]
     ack = _first_ack(entries)
     if ack is not None:
-        who = _name(ack.get("agent"))
-        milestones.append(_milestone("acknowledged", ack["created_at"], "other", "Acknowledged",
+        who = reference_name(ack.get("agent"))
+        milestones.append(milestone("acknowledged", ack["created_at"], "other", "Acknowledged",
                                      f"First acknowledgement in PagerDuty{' by ' + who if who else ''}.", log_source))
     resolved_at = _resolved_at(raw, entries)
     is_resolved = raw["status"] == "resolved"
     if is_resolved and resolved_at:
-        milestones.append(_milestone("resolved", resolved_at, "recovery", "Resolved in PagerDuty",
+        milestones.append(milestone("resolved", resolved_at, "recovery", "Resolved in PagerDuty",
                                      "The incident was resolved in PagerDuty.", ["S1"]))
-    milestones.sort(key=lambda m: _moment(m["at"]))
+    milestones.sort(key=lambda m: moment(m["at"]))
 
     urgency = raw.get("urgency") if raw.get("urgency") in ("high", "low") else None
     phase: dict[str, Any] = {
@@ -356,16 +328,16 @@ def _incident_data(raw: dict, entries: list[dict], file: str, log_file: str | No
     elif not is_resolved:
         phases.append(phase)  # open: the incident is ongoing
 
-    teams = [t for t in (_name(t) for t in raw.get("teams") or []) if t]
+    teams = [t for t in (reference_name(t) for t in raw.get("teams") or []) if t]
     severity = _severity(raw)
     summary = (f"{title}: a PagerDuty incident ({label}) on {service or 'an unnamed service'}, "
                f"{raw['status']}, {severity or 'no priority or urgency given'}"
                f"{', teams ' + ', '.join(teams) if teams else ''}.")
     data: dict[str, Any] = {
         "id": incident_id,
-        "title": title[:_TEXT_MAX],
-        "organisation": {"name": organisation[:_TEXT_MAX]},
-        "summary": summary[:_TEXT_MAX],
+        "title": title[:TEXT_MAX],
+        "organisation": {"name": organisation[:TEXT_MAX]},
+        "summary": summary[:TEXT_MAX],
         "timezone": "UTC",
         "status": "resolved" if is_resolved else "ongoing",
         "severity": severity,
@@ -403,14 +375,14 @@ def _resolved_at(raw: dict, entries: list[dict]) -> str | None:
 def _responders(raw: dict, entries: list[dict], log_source: list[str]) -> list[dict]:
     out: dict[tuple[str, str], dict] = {}
     for a in raw.get("assignments") or []:
-        name = _name(a.get("assignee"))
+        name = reference_name(a.get("assignee"))
         if name:
             out.setdefault((name, "assignee"), {"name": name, "role": "assignee", "sources": ["S1"]})
     roles = {"acknowledge_log_entry": "acknowledged the incident", "resolve_log_entry": "resolved the incident",
              "annotate_log_entry": "added a note"}
     for e in entries:
         role = roles.get(e["type"])
-        name = _name(e.get("agent"))
+        name = reference_name(e.get("agent"))
         if role and name:
             out.setdefault((name, role), {"name": name, "role": role, "sources": log_source})
     return list(out.values())
@@ -418,63 +390,38 @@ def _responders(raw: dict, entries: list[dict], log_source: list[str]) -> list[d
 
 def _note(entry: dict, sources: list[str]) -> dict | None:
     channel = entry.get("channel") or {}
-    text = _text(channel.get("summary")) or _text(channel.get("content"))
+    text = text_of(channel.get("summary")) or text_of(channel.get("content"))
     if not text:
         return None
-    who = _name(entry.get("agent"))
+    who = reference_name(entry.get("agent"))
     fact = {"text": f"Note added in PagerDuty{' by ' + who if who else ''} at {entry['created_at']}: "
-                    f"{text}"[:_TEXT_MAX],
+                    f"{text}"[:TEXT_MAX],
             "sources": sources}
-    if len(text) <= _QUOTE_MAX:
+    if len(text) <= QUOTE_MAX:
         fact["quote"] = text
     return fact
 
 
-def _milestone(mid: str, at: str, kind: str, title: str, description: str, sources: list[str]) -> dict:
-    return {"id": mid, "at": at, "precision": "second", "kind": kind, "title": title,
-            "description": description, "sources": sources}
 
 
 def _severity(raw: dict) -> str | None:
-    priority = _name(raw.get("priority"))
+    priority = reference_name(raw.get("priority"))
     if priority:
         return priority
     urgency = raw.get("urgency")
     return f"{urgency} urgency" if isinstance(urgency, str) and urgency.strip() else None
 
 
-def _name(ref: Any) -> str | None:
-    """The `summary` (else `name`) of a PagerDuty reference object, as one line, or None."""
-    if not isinstance(ref, dict):
-        return None
-    for key in ("summary", "name"):
-        text = _one_line(_text(ref.get(key)))
-        if text:
-            return text[:_TEXT_MAX]
-    return None
 
 
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
 
-def _one_line(text: str) -> str:
-    """Text on one line, kept as text (markup and control characters too: the YAML writer escapes them)."""
-    return " ".join(text.split())
 
 
-def _moment(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def _where(i: int, raw: Any) -> str:
-    rid = raw.get("id") if isinstance(raw, dict) else None
-    return f"incidents[{i}]" + (f" (id {_shown(rid)})" if isinstance(rid, str) else "")
 
 
-def _shown(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 __all__ = ["import_pagerduty", "is_pagerduty", "pagerduty_history", "read_pagerduty"]
