@@ -186,6 +186,36 @@ def statuspage_feed() -> dict:
     return {"page": page, "incidents": incidents}
 
 
+# The paging tools' service names (components in the history), each source's own
+PAGING_SERVICES = {"pagerduty": f"Checkout {img('pd-service')}", "opsgenie": f"svc {table_break('og-service')}",
+                   "incidentio": f"Payments {attribute_break('iio-service')}", "csv": f"search {svg('csv-service')}"}
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def paging_sources(tmp: Path) -> dict[str, Path]:
+    """The PagerDuty, Opsgenie, incident.io and CSV fixtures, each with a hostile service name."""
+    out = {}
+    body = json.loads((FIXTURES / "pagerduty" / "incidents.json").read_text(encoding="utf-8"))
+    body["incidents"][0]["service"]["summary"] = PAGING_SERVICES["pagerduty"]
+    out["pagerduty"] = tmp / file_name("pagerduty", ".json")
+    out["pagerduty"].write_text(json.dumps(body), encoding="utf-8")
+    body = json.loads((FIXTURES / "opsgenie" / "incidents.json").read_text(encoding="utf-8"))
+    body["data"][0]["impactedServices"] = [PAGING_SERVICES["opsgenie"]]
+    out["opsgenie"] = tmp / file_name("opsgenie", ".json")
+    out["opsgenie"].write_text(json.dumps(body), encoding="utf-8")
+    body = json.loads((FIXTURES / "incidentio" / "incidents.json").read_text(encoding="utf-8"))
+    body["incidents"][0]["custom_field_entries"][0]["values"][0]["value_catalog_entry"]["name"] = \
+        PAGING_SERVICES["incidentio"]
+    out["incidentio"] = tmp / file_name("incidentio", ".json")
+    out["incidentio"].write_text(json.dumps(body), encoding="utf-8")
+    lines = (FIXTURES / "csv" / "incidents.csv").read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(",")
+    cells[3] = '"' + PAGING_SERVICES["csv"].replace('"', '""') + '"'
+    out["csv"] = tmp / file_name("csv", ".csv")
+    out["csv"].write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
+    return out
+
+
 # The market study's hostile fields, by incident: (market name, ticker, benchmark, cited source title, publisher)
 MARKET = {
     "weimob": (f"Weimob {js_link('w-name')}", f"2013.HK {img('w-ticker')}", f"^HSI {table_break('w-benchmark')}",
@@ -231,6 +261,7 @@ def sources(tmp_path_factory) -> dict[str, Path]:
                                                                encoding="utf-8")
     out["statuspage"] = tmp / file_name("statuspage", ".json")
     out["statuspage"].write_text(json.dumps(statuspage_feed()), encoding="utf-8")
+    out.update(paging_sources(tmp))
     return out
 
 
@@ -243,7 +274,7 @@ def pages(sources, tmp_path_factory) -> dict[str, Path]:
     """Every page over the hostile sources, each rendered once by the real command: {name: page}."""
     out = tmp_path_factory.mktemp("hostile-pages")
     saved = out / file_name("saved", ".parquet")
-    history = [sources[k] for k in ("incidents", "github", "issre", "statuspage")]
+    history = [sources[k] for k in HISTORY_SOURCES]
     done = run_cli("history", *history, "--save", saved)
     assert done.returncode == 0, done.stderr
     commands = {
@@ -268,6 +299,7 @@ def pages(sources, tmp_path_factory) -> dict[str, Path]:
     return pages
 
 
+HISTORY_SOURCES = ("incidents", "github", "issre", "statuspage", *PAGING_SERVICES)
 # What must be on each page as text, whole: the hostile names that reach it, after the importers'
 # documented normalisation (ISSRE's detection method lower-cased, root cause 'layer 1 / layer 2').
 HISTORY_TEXT = [
@@ -275,18 +307,20 @@ HISTORY_TEXT = [
     ISSRE_SERVICE, ISSRE_SYMPTOM, ISSRE_DETECTION, " / ".join(ISSRE_ROOT_CAUSE),  # ISSRE'22
     STATUSPAGE_PAGE,  # Statuspage: the page is the provider
     *ORGANISATION.values(),  # incident folders: the organisation is the provider
+    *PAGING_SERVICES.values(),  # PagerDuty, Opsgenie, incident.io, CSV: the services are components
 ]
 EXPECTED_TEXT = {
     "study": [text for fields in MARKET.values() for text in fields[1:]],  # tickers, benchmarks, sources
     "history": HISTORY_TEXT + [file_name("github", ".jsonl"), file_name("issre"), file_name("statuspage", ".json"),
-                               file_name("incidents")],
+                               file_name("incidents"), file_name("pagerduty", ".json"), file_name("csv", ".csv")],
     "history-parquet": HISTORY_TEXT + [file_name("saved", ".parquet")],
     "postmortem": [*MARKET["fastly"], ORGANISATION["fastly"]],
     "postmortem-feed": [STATUSPAGE_PAGE, sp_name(0), sp_component(0), img("sp-body-0"), md_link("sp-md-0"),
                         attribute_break("sp-resolved-0")],
 }
 # Group names that must reach a group table of the history
-GROUP_TEXT = [GITHUB_COMPONENTS[0], ISSRE_SERVICE, STATUSPAGE_PAGE, " / ".join(ISSRE_ROOT_CAUSE)]
+GROUP_TEXT = [GITHUB_COMPONENTS[0], ISSRE_SERVICE, STATUSPAGE_PAGE, " / ".join(ISSRE_ROOT_CAUSE),
+              *PAGING_SERVICES.values()]
 # Payloads (by their tag) that must be drawn, as text, in a figure of each page
 FIGURE_TAGS = {
     "study": ["w-ticker", "f-ticker"],  # the events' labels
@@ -427,9 +461,8 @@ def test_report_sources_are_valid_and_read(sources):
     assert done.returncode == 0, done.stdout + done.stderr
     from incident.analysis.history import detect_format, history_table
 
-    expected = {"incidents": "incidents", "github": "github", "issre": "issre", "statuspage": "statuspage"}
-    for key, fmt in expected.items():
-        assert detect_format(sources[key]) == fmt
+    for key in HISTORY_SOURCES:
+        assert detect_format(sources[key]) == key
         assert len(history_table(sources[key], index=False)) >= 2, key
 
 
