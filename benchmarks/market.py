@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/market.py
 
 Prints seconds (best of 3) and ratios; not a test: timings depend on the machine.
-Targets: 1,000 events x 500 sessions in <= 2 s; a 50 MB price file accepted or
-refused in <= 5 s and <= 500 MB peak RSS (measured in a child process).
+Targets: 1,000 events x 500 sessions in <= 2 s; 10,000 events x 500 sessions
+timed with its peak memory (tracemalloc: the Python and numpy allocations of
+the study); a 50 MB price file accepted or refused in <= 5 s and <= 500 MB
+peak RSS (measured in a child process).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -29,17 +32,32 @@ def best(fn, repeat: int = 3) -> float:
     return min(times)
 
 
-def study_timings(events: int = 1000, sessions: int = 500) -> None:
+def synthetic(events: int, sessions: int):
     rng = np.random.default_rng(0)
     m = rng.normal(0.0004, 0.01, (events, sessions))
     s = 0.0002 + rng.uniform(0.5, 1.5, (events, 1)) * m + rng.normal(0, 0.02, m.shape)
     days = np.arange(-(sessions - 21), 21)
-    windows = [(0, 0), (0, 1), (0, 4), (-1, 1)]
-    estimation = (int(days[0]), -11)
+    return s, m, days, (int(days[0]), -11), [(0, 0), (0, 1), (0, 4), (-1, 1)]
+
+
+def study_timings(events: int = 1000, sessions: int = 500) -> None:
+    s, m, days, estimation, windows = synthetic(events, sessions)
     fast = best(lambda: market_study(s, m, days, estimation, windows))
     slow = best(lambda: loop_study(s, m, days, estimation, windows), repeat=1)
     print(f"study, {events} events x {sessions} sessions, 4 windows, 5 tests: {fast:.3f} s (target <= 2 s)")
     print(f"  per-event loop (fit and CARs only, no tests): {slow:.3f} s; ratio {slow / fast:.1f}x")
+
+
+def large_study(events: int = 10_000, sessions: int = 500) -> None:
+    s, m, days, estimation, windows = synthetic(events, sessions)
+    inputs = (s.nbytes + m.nbytes) / 1e6
+    seconds = best(lambda: market_study(s, m, days, estimation, windows), repeat=2)
+    tracemalloc.start()
+    market_study(s, m, days, estimation, windows)
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    print(f"study, {events:,} events x {sessions} sessions, 4 windows, 5 tests: {seconds:.3f} s, "
+          f"peak memory {peak:.0f} MB allocated by the study (inputs {inputs:.0f} MB)")
 
 
 CHILD = """
@@ -77,4 +95,5 @@ def price_file_timings() -> None:
 
 if __name__ == "__main__":
     study_timings()
+    large_study()
     price_file_timings()

@@ -41,3 +41,6 @@ def test_the_commands_choices_are_the_librarys():
     assert history.BY_CHOICES == BY_CHOICES and history.FORMATS == FORMATS and history.ENGINES == tuple(ENGINES)
     assert history.CI_METHODS == tuple(CI_METHODS)
     assert market.MODELS == MODELS and market.DEFAULT_ESTIMATION == DEFAULT_ESTIMATION
+    from incident.io.calendars import DEFAULT_CALENDAR
+
+    assert market.DEFAULT_CALENDAR == DEFAULT_CALENDAR

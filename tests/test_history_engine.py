@@ -50,10 +50,12 @@ def test_duckdb_equals_pandas_on_the_real_histories(saved, by):
     """n, mean, std, median, p90, within-target shares and the rank CI, per stage and per group."""
     table, path = saved
     sql = history_summary(path, by=by, engine="duckdb")
-    assert_same(sql, pandas_summary(table, by=by, method="rank"))
+    assert_same(sql, history_summary(table, by=by, method="rank"))  # the pandas engine, on the table in memory
+    coverage = ("maintenance", "stage_onsets")  # what the engines add to the library's summary
+    assert_same({k: v for k, v in sql.items() if k not in coverage}, pandas_summary(table, by=by, method="rank"))
     assert_same(sql, history_summary(path, by=by, method="rank"))  # pandas reading the Parquet file
     if by == "provider":
-        assert sql["groups"]["Azure"]["n"] == 243 and sql["groups"]["GitHub"]["stages"]["ttr"]["n"] == 790
+        assert sql["groups"]["Azure"]["n"] == 242 and sql["groups"]["GitHub"]["stages"]["ttr"]["n"] == 790
 
 
 def test_rank_interval_by_hand():

@@ -93,6 +93,6 @@ def test_cli_saves_and_reads_parquet_on_both_engines(issre_dir, github_file, bot
     again = json.loads(_run([str(saved), "--json"], capsys))
     assert again == first  # the saved table gives the same summary, CI included
     sql = json.loads(_run([str(saved), "--json", "--engine", "duckdb", "--by", "provider"], capsys))
-    assert sql["n"] == 1175 and sql["ci"]["method"].startswith("binomial order-statistic")
+    assert sql["n"] == 1174 and sql["ci"]["method"].startswith("binomial order-statistic")
     assert sql["stages"]["ttr"]["median"] == first["stages"]["ttr"]["median"]
     assert "order-statistic" in _run([str(saved), "--engine", "duckdb"], capsys)

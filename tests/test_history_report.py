@@ -46,3 +46,18 @@ def test_study_report_refuses_an_incident_without_a_market(tmp_path):
     result = run_cli("report", "--study", ROOT / "data" / "gitlab-2017", "-o", tmp_path / "s.html")
     assert result.returncode == 2 and "has no market section" in result.stderr
     assert not (tmp_path / "s.html").exists()
+
+
+@pytest.mark.slow
+def test_report_leaves_maintenance_out_when_asked(tmp_path, github_file):
+    """`--exclude-maintenance` reaches the notebook: the page says how many windows were set aside."""
+    from incident.analysis.history import history_table
+    from incident.analysis.history_coverage import exclude_maintenance, maintenance_note
+    from incident.report.history import maintenance_text
+
+    page = tmp_path / "h.html"
+    result = run_cli("report", "--history", github_file, "--exclude-maintenance", "-o", page, timeout=600)
+    assert result.returncode == 0, result.stderr
+    expected = maintenance_text(maintenance_note(exclude_maintenance(history_table(github_file))))
+    assert expected.endswith("left out of every statistic")
+    assert expected in page.read_text(encoding="utf-8")

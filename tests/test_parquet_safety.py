@@ -121,7 +121,7 @@ def test_duckdb_with_bootstrap_is_a_one_line_refusal(good):
 def test_duckdb_errors_become_one_incident_error(good, monkeypatch):
     import duckdb
 
-    def fail(con, files):
+    def fail(con, files, *_):
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256 KiB")
 
     monkeypatch.setattr(history_engine, "view", fail)
@@ -129,7 +129,7 @@ def test_duckdb_errors_become_one_incident_error(good, monkeypatch):
         history_summary(good, engine="duckdb")
     assert len(caught.value.problems) == 1 and caught.value.problems[0].file == str(good)
 
-    def broken(con, files):
+    def broken(con, files, *_):
         raise duckdb.InvalidInputException("Invalid Input Error: something\nwith a second line")
 
     monkeypatch.setattr(history_engine, "view", broken)
@@ -142,7 +142,7 @@ def test_duckdb_out_of_memory_is_one_line_naming_the_setting(bomb):
     done = subprocess.run([sys.executable, "-m", "incident.cli", "history", str(bomb), "--engine", "duckdb",
                            "--by", "provider"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     line = one_line(done, bomb)
-    assert "memory_limit" in line and "INCIDENT_DUCKDB_MEMORY" in line
+    assert "--memory-limit" in line and "INCIDENT_DUCKDB_MEMORY" in line
 
 
 def test_bad_memory_setting_is_one_line(good):

@@ -399,8 +399,19 @@ def test_many_incidents_reading(incidents, study):
         same(printed, tests.loc[w, "p Corrado rank Z"])
         assert tests.loc[w, "p Corrado rank Z"] < 0.05
     assert tests.loc["-1..1", "p Corrado rank Z"] >= 0.05
-    # the placebo's figures are that placebo's: attributed, not computed here
-    assert "12–17 % of samples at the 5 % level (that placebo's finding, not reproduced here" in flat(MANY)
+    # the placebo's figures are docs/market.md's placebo table (itself pinned to the function by tests/test_placebo.py)
+    from test_placebo import documented, rate
+
+    doc = documented()
+    patell0, patell3, rank3, bmp_c, kp_c = grab(
+        MANY, r"Patell's Z rejects a true null in (\d+\.\d) % of studies without an event and (\d+\.\d) % when the "
+              r"variance triples; the rank test holds its size without an event but rejects in (\d+\.\d) % when the "
+              r"day-0 variance triples.*?\((\d+\.\d) % for BMP with six stocks on one day\).*?\((\d+\.\d) % in the same placebo\)")
+    for printed, (scenario, test) in zip((patell0, patell3, rank3, bmp_c, kp_c), (
+            ("no event", "Patell Z"), ("variance x3", "Patell Z"), ("variance x3", "Corrado rank Z"),
+            ("clustered", "BMP t"), ("clustered", "BMP t (KP)"))):
+        assert float(printed) / 100 == pytest.approx(rate(doc[(scenario, "0..0")][test])), (scenario, test)
+    assert "BMP and the cross-sectional t hold their 5 % size, also when the event doubles or triples" in flat(MANY)
 
 
 # == 3. README "Incident history as distributions" ======================================================
@@ -418,7 +429,10 @@ def minutes_of(text: str) -> tuple[float, float]:
 def test_history_counts(histories):
     clouds, github = histories["issre"], histories["github"]
     n, = grab(HISTORY, r"(\d+) hand-labelled postmortem records of Azure")
-    assert int(n) == len(clouds) == clouds.attrs["import_report"]["records"]
+    assert int(n) == clouds.attrs["import_report"]["records"]
+    n, = grab(HISTORY, r"the table keeps the final, so (\d+) incidents\)")
+    assert int(n) == len(clouds) == clouds.attrs["import_report"]["records"] - \
+        clouds.attrs["import_report"]["preliminary_report_superseded"]
     n, a, b = grab(HISTORY, r"and (\d+) GitHub status-page incidents \((\d{4})–(\d{4})\)")
     assert int(n) == len(github) and (int(a), int(b)) == (github.start.min().year, github.start.max().year)
     assert "records of Azure, Google Cloud and AWS" in flat(HISTORY)
@@ -452,7 +466,9 @@ def test_notebook_04_counts(histories):
     nb = markdown("04-incident-history.ipynb")
     github = histories["github"]
     assert f"and {len(github)} incidents of GitHub's status page ({github.start.min().year}–{github.start.max().year})" in nb
-    assert f"{len(histories['issre'])} hand-labelled records" in nb
+    clouds = histories["issre"]
+    assert f"{clouds.attrs['import_report']['records']} hand-labelled records" in nb
+    assert f"the table keeps the final, so {len(clouds)} incidents" in nb
     assert f"median's {LEVEL:.0%} interval is a seeded bootstrap" in nb
     src = code("04-incident-history.ipynb")
     assert "github.start.min().year" in src and "len(github)" in src  # printed in a cell beside the text
@@ -466,7 +482,7 @@ def test_notebook_05_remaining_figures(study):
     assert int(dof) == len(study.car) - 1
     assert "BMP, which allows for that, and the cross-sectional t do not reject at 5% in any window" in nb
     assert (study.tests["p cross-sectional t"] >= 0.05).all() and (study.tests["p BMP t"] >= 0.05).all()
-    assert "in 12–17% of samples at the 5% level" in nb and "independent placebo" in nb
+    assert "placebo studies on real returns" in nb  # its rates are pinned in test_facts_round3
     src = code("05-markets-and-incidents.ipynb")
     assert 'day0["ar / sigma"]' in src and "degrees of freedom" in src
 
@@ -497,8 +513,30 @@ def test_market_doc_figures(study):
 
 def test_history_doc_counts(histories, stats):
     issre, github = histories["issre"].attrs["import_report"], histories["github"].attrs["import_report"]
-    (k,) = grab(HISTORY_MD, r"They are not always ordered: (\d+) records give a stage longer")
-    assert int(k) == issre["stage_longer_than_duration"]
+    k, i, m, n_known = grab(HISTORY_MD, r"On the shipped files: (\d+) records contradict, (\d+) identification and "
+                                             r"(\d+) mitigation phases lack an earlier phase; `tti` and `ttm` are "
+                                             r"known for (\d+) records each")
+    assert (int(k), int(i), int(m)) == (issre["phases_exceed_duration"], issre["tti_phase_only"],
+                                        issre["ttm_phase_only"])
+    assert int(n_known) == stats["issre"].loc["tti", "n"] == stats["issre"].loc["ttm", "n"]
+    n_read, n_ids = grab(HISTORY_MD, r"the shipped files hold (\d+) records under (\d+) ids")
+    assert int(n_read) == issre["records"] and int(n_ids) == len(histories["issre"])
+    assert issre["preliminary_report_superseded"] == int(n_read) - int(n_ids)
+    (rows,) = grab(HISTORY_MD, r"So the table has (\d+) rows for")
+    assert int(rows) == len(histories["issre"])
+    from incident.io.issre import read_issre_stages
+
+    view = read_issre_stages(DATA / "history" / "issre22")
+    a, b, c, d = grab(HISTORY_MD, r"the labels mix readings: (\d+) of the (\d+) records giving both put detection "
+                                  r"after identification, (\d+) of (\d+) identification after")
+    both = view.dropna(subset=["detect", "identify"])
+    assert (int(a), int(b)) == ((both.detect > both.identify).sum(), len(both))
+    both = view.dropna(subset=["identify", "mitigate"])
+    assert (int(c), int(d)) == ((both.identify > both.mitigate).sum(), len(both))
+    row = view.set_index("id").loc["azure-20190702-1"]
+    assert f"`azure-20190702-1` gives {row.detect:g} + {row.identify:g} + {row.mitigate:g} = {row.duration:g}, " \
+           "exactly its duration" in flat(HISTORY_MD)
+    assert row.detect + row.identify + row.mitigate == row.duration
     (k,) = grab(HISTORY_MD, r"\*\*GitHub retroactive incidents\.\*\* (\d+) incidents were posted once")
     assert int(k) == github["retroactive_without_duration"]
     (k,) = grab(HISTORY_MD, r"differs from `resolved_at − started_at` in (\d+) records")

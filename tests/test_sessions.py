@@ -10,39 +10,40 @@ import pytest
 from incident.market.sessions import day_zero, relative_day, session_of, session_rule, session_table, sessions
 
 T = pd.Timestamp
+HK = "XHKG"  # these are Hong Kong cases; the library's default calendar is XNYS (as the CLI's)
 
 
 def test_lunar_new_year_2020_is_not_sessions():
     days = sessions("2020-01-22", "2020-01-30", "XHKG")
     assert [d.date().isoformat() for d in days] == ["2020-01-22", "2020-01-23", "2020-01-24", "2020-01-29", "2020-01-30"]
     for closed in ("2020-01-25", "2020-01-26", "2020-01-27", "2020-01-28"):
-        assert session_of(closed) == T("2020-01-29")
-        assert session_rule(closed) == "by date; closed day"
+        assert session_of(closed, HK) == T("2020-01-29")
+        assert session_rule(closed, HK) == "by date; closed day"
 
 
 def test_lunar_new_year_eve_is_a_half_day():
     # the exchange closed at 12:00 on 2020-01-24: 11:59 is that session, 12:00 the next one after the holiday
-    assert session_of("2020-01-24 11:59") == T("2020-01-24")
-    assert session_of("2020-01-24 12:00") == T("2020-01-29")
-    assert session_rule("2020-01-24 13:00") == "after the close"
+    assert session_of("2020-01-24 11:59", HK) == T("2020-01-24")
+    assert session_of("2020-01-24 12:00", HK) == T("2020-01-29")
+    assert session_rule("2020-01-24 13:00", HK) == "after the close"
 
 
 def test_relative_days_skip_the_holiday():
-    assert relative_day("2020-01-29", "2020-01-24") == 1
-    assert relative_day("2020-01-24", "2020-01-29") == -1
+    assert relative_day("2020-01-29", "2020-01-24", HK) == 1
+    assert relative_day("2020-01-24", "2020-01-29", HK) == -1
 
 
 def test_weekend_evening_start_maps_to_monday(weimob):
     # Sunday 2020-02-23 19:00 Beijing time
-    assert session_of(weimob.when("services-fail")) == T("2020-02-24")
-    assert session_rule(weimob.when("services-fail")) == "closed day"
+    assert session_of(weimob.when("services-fail"), HK) == T("2020-02-24")
+    assert session_rule(weimob.when("services-fail"), HK) == "closed day"
     assert day_zero(weimob) == T("2020-02-24")
 
 
 def test_sunday_evening_recovery_maps_to_monday(weimob):
     # the 2020-03-01 20:00 recovery, a Sunday evening
-    assert session_of(weimob.when("data-recovered")) == T("2020-03-02")
-    assert relative_day(session_of(weimob.when("data-recovered")), day_zero(weimob)) == 5
+    assert session_of(weimob.when("data-recovered"), HK) == T("2020-03-02")
+    assert relative_day(session_of(weimob.when("data-recovered"), HK), day_zero(weimob), HK) == 5
 
 
 @pytest.mark.parametrize(
@@ -58,15 +59,15 @@ def test_sunday_evening_recovery_maps_to_monday(weimob):
     ],
 )
 def test_the_close_rule(text, session, rule):
-    assert session_of(text) == T(session)
-    assert session_rule(text) == rule
+    assert session_of(text, HK) == T(session)
+    assert session_rule(text, HK) == rule
 
 
 def test_times_in_other_zones_are_converted():
     # 08:30 UTC is 16:30 in Hong Kong: after the close
-    assert session_of(datetime(2020, 3, 2, 8, 30, tzinfo=timezone.utc)) == T("2020-03-03")
-    assert session_of("2020-03-02T07:59Z") == T("2020-03-02")
-    assert session_of(date(2020, 2, 23)) == T("2020-02-24")
+    assert session_of(datetime(2020, 3, 2, 8, 30, tzinfo=timezone.utc), HK) == T("2020-03-03")
+    assert session_of("2020-03-02T07:59Z", HK) == T("2020-03-02")
+    assert session_of(date(2020, 2, 23), HK) == T("2020-02-24")
 
 
 def test_every_milestone_has_its_session(weimob):
@@ -92,11 +93,20 @@ def test_every_milestone_has_its_session(weimob):
     }
 
 
+def test_one_default_calendar():
+    from incident.io import calendars
+    from incident.market import sessions as module
+
+    assert calendars.DEFAULT_CALENDAR == module.DEFAULT_CALENDAR == "XNYS"
+    assert session_of("2021-07-05") == T("2021-07-06")  # Independence Day observed: closed in New York only
+    assert session_of("2021-07-05", HK) == T("2021-07-05")
+
+
 def test_unknown_calendar_and_out_of_range():
     with pytest.raises(ValueError, match="unknown exchange calendar"):
         sessions("2020-01-01", "2020-02-01", "NOPE")
     with pytest.raises(ValueError, match="outside the XHKG calendar"):
-        session_of("1950-01-03")
+        session_of("1950-01-03", HK)
 
 
 # -- XNYS: the NYSE close, early closes, holidays --------------------------------------------
@@ -131,7 +141,7 @@ def test_cached_calendar_is_the_one_exchange_calendars_builds(tmp_path, monkeypa
     calendars.calendar.cache_clear()
     cached = calendars.calendar("XHKG")  # read back
     calendars.calendar.cache_clear()
-    reference = xc.get_calendar("XHKG", start="1990-01-01")
+    reference = xc.get_calendar("XHKG", start=calendars.EARLIEST)  # from 1970: the rule-based holidays' first year
     for c in (built, cached):
         assert c.sessions.equals(pd.DatetimeIndex(reference.sessions, freq=None))
         assert c.opens.equals(pd.DatetimeIndex(reference.opens, freq=None).as_unit("ns"))
@@ -162,7 +172,7 @@ def test_damaged_or_unwritable_calendar_cache_is_built_again(tmp_path, monkeypat
     with pytest.raises(ValueError, match="has no next session in the XHKG calendar"):
         c.next_session(c.last_session)
     with pytest.raises(ValueError, match="has no previous session"):
-        c.date_to_session("1989-12-31", "previous")
+        c.date_to_session("1969-12-31", "previous")  # the calendar starts in 1970 (calendars.EARLIEST)
     cached_file.write_bytes(b"not a calendar")
     calendars.calendar.cache_clear()
     assert calendars.calendar("XHKG").is_session("2020-02-24")

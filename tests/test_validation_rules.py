@@ -19,7 +19,7 @@ import incident
 from conftest import ROOT, WEIMOB, run_cli
 from incident.core.model import Incident
 from incident.io.yamlfile import load_yaml
-from incident.market.reaction import check_market
+from incident.market.checks import check_market
 
 
 def weimob_data() -> dict:

@@ -44,7 +44,7 @@ from incident.io.history_schema import (
     HISTORY_COLUMNS, OPTIONAL_STAGES, STAGES, combine, exclude_negative, history_frame, import_report, shown_stages,
 )
 from incident.io.history_parquet import is_parquet, read_history, write_history
-from incident.io.issre import read_issre
+from incident.io.issre import GROUP_SEPARATOR, read_issre
 from incident.io.loader import INCIDENT_FILE, load
 from incident.io.statuspage import COMPONENT_LEVELS, feed_frames, read_feed_frames, unpublished
 from incident.analysis.timeline import duration_records, incident_start
@@ -52,11 +52,11 @@ from incident.analysis.timeline import duration_records, incident_start
 __all__ = [
     "HISTORY_COLUMNS", "STAGES", "FORMATS", "TARGETS", "history_table", "detect_format", "combine",
     "import_report", "stage_stats", "within_targets", "median_ci", "group_stats", "by_component",
-    "group_key", "quarterly_trend", "history_summary", "summary_data", "duration_stats", "share_over", "ecdf",
+    "group_key", "by_mitigation", "quarterly_trend", "history_summary", "summary_data", "duration_stats", "share_over", "ecdf",
     "median_rank_ci", "median_rank_interval", "rank_fractions", "CI_METHODS",
 ]
 
-FORMATS = ("incidents", "statuspage", "issre", "github", "parquet", "pagerduty", "csv")
+FORMATS = ("incidents", "statuspage", "issre", "github", "parquet", "pagerduty", "opsgenie", "incidentio", "csv")
 _POINTS = {"detected": "time_to_detect", "mitigated": "time_to_mitigate", "resolved": "time_to_recover"}
 _HOURS = {"detected": "hours_to_detect", "mitigated": "hours_to_mitigate", "resolved": "hours_to_resolve"}
 _STAGE_METRICS = {"ttd": "time_to_detect", "tti": "time_to_diagnose", "ttm": "time_to_mitigate",
@@ -76,13 +76,20 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
     dict `read_feed` returns, or an iterable of loaded `Incident`s. The import
     report is in `table.attrs["import_report"]`. Raises IncidentError for bad input.
     A folder of incident folders keeps an index of its rows (`folder_history`)
-    unless `index` is False.
+    unless `index` is False. A folder of feed files (`feed_files`) is read file
+    by file, each in its detected format (or `format`), as one table; in a
+    folder holding incident folders too, only the incident folders are read
+    (`feed_files_not_read` counts the files beside them).
     """
     if isinstance(source, dict):
         return feed_history(source)
     if isinstance(source, (str, Path)):
         path = Path(source)
         folders = incident_folders(path) if path.is_dir() and format in (None, "incidents") else []
+        if path.is_dir() and not folders and format not in ("incidents", "issre"):
+            kinds = {f: format or detect_format(f) for f in feed_files(path)}
+            if kinds and (format is not None or set(kinds.values()) != {"issre"}):  # ISSRE files: one data set
+                return combine(history_table(f, format=kind) for f, kind in kinds.items())
         fmt = format or ("incidents" if folders else detect_format(path))
         if fmt not in FORMATS:
             raise IncidentError.single(str(path), f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
@@ -98,6 +105,14 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
             from incident.io.pagerduty import pagerduty_history
 
             return pagerduty_history(path)
+        if fmt == "opsgenie":
+            from incident.io.opsgenie import opsgenie_history
+
+            return opsgenie_history(path)
+        if fmt == "incidentio":
+            from incident.io.incidentio import incidentio_history
+
+            return incidentio_history(path)
         if fmt == "csv":
             from incident.io.csv_export import csv_history
 
@@ -106,8 +121,29 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
             raise IncidentError.single(str(path), "not a folder of incidents (no incident.yaml found)")
         if folders == [path]:  # one incident folder: nothing to index
             return incidents_history([load(path)])
-        return folder_history(path, index=index, folders=folders)
+        table = folder_history(path, index=index, folders=folders)
+        beside = len(feed_files(path))  # often the feed the incidents were imported from: read twice, counted twice
+        if beside:
+            table.attrs["import_report"]["feed_files_not_read"] = beside
+        return table
     return incidents_history(source)
+
+
+FEED_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")  # the files of a folder of feeds that are read
+
+
+def feed_files(folder: str | Path) -> list[Path]:
+    """The feed files directly in `folder`, by name: regular, not hidden, with a suffix of FEED_SUFFIXES.
+
+    Other files (a README, a licence) are not history; ISSRE'22's `template.json` is its schema, not a record.
+    """
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        raise IncidentError.single(str(folder), f"cannot read the folder: {exc.strerror or exc}") from None
+    return [Path(e.path) for e in entries
+            if not e.name.startswith(".") and e.name != "template.json" and e.is_file()
+            and Path(e.name).suffix.lower() in FEED_SUFFIXES]
 
 
 # -- a folder of incident folders, and its index ----------------------------------
@@ -246,7 +282,8 @@ def detect_format(path: str | Path) -> str:
             return "incidents"
         if any(p.name != "template.json" for p in path.rglob("*.json")):
             return "issre"
-        raise IncidentError.single(str(path), "not a folder of incidents nor of ISSRE'22 postmortem files")
+        raise IncidentError.single(str(path), "not a folder of incidents, of ISSRE'22 postmortem files nor of feed "
+                                              f"files ({', '.join(FEED_SUFFIXES)})")
     if not path.is_file():
         raise IncidentError.single(str(path), "no such file or folder: not a folder of incidents "
                                               "nor a history file")
@@ -264,8 +301,16 @@ def detect_format(path: str | Path) -> str:
     text = head.lstrip()
     from incident.io.pagerduty import is_pagerduty
 
-    if is_pagerduty(text.encode("utf-8")):  # also an object with an `incidents` list: asked before Statuspage
+    from incident.io.incidentio import is_incidentio
+    from incident.io.opsgenie import is_opsgenie
+
+    prefix = text.encode("utf-8")
+    if is_pagerduty(prefix):  # also an object with an `incidents` list: asked before Statuspage
         return "pagerduty"
+    if is_incidentio(prefix):  # an `incidents` list too
+        return "incidentio"
+    if is_opsgenie(prefix):
+        return "opsgenie"
     if path.suffix.lower() == ".csv" and _incident_csv_header(first_line):
         return "csv"
     if text.startswith("{") and ('"incidents"' in head or '"incident_updates"' in head):
@@ -273,8 +318,9 @@ def detect_format(path: str | Path) -> str:
     if text.startswith("{") and '"root cause"' in head:
         return "issre"
     raise IncidentError.single(
-        str(path), "not a folder of incidents, Statuspage feed (.json), PagerDuty API response (.json), ISSRE'22 "
-                   "postmortem file, GitHub status history (.jsonl) or CSV export (.csv); name the format if it is one of them")
+        str(path), "not a folder of incidents, Statuspage feed (.json), PagerDuty, Opsgenie or incident.io API response "
+                   "(.json), ISSRE'22 postmortem file, GitHub status history (.jsonl) or CSV export (.csv); "
+                   "name the format if it is one of them")
 
 
 def incident_folders(folder: str | Path) -> list[Path]:
@@ -495,7 +541,7 @@ SEED = 16  # the issue's number: any fixed seed makes the intervals reproducible
 LEVEL = 0.95
 EXACT_ABOVE = 10_000  # more values than this: the bootstrap draws each resample's median rank directly
 BY_CHOICES = ("provider", "root-cause", "root-cause-l1", "mitigation", "component", "impact", "quarter",
-              "source", "detection")
+              "source", "detection", "year")
 UNKNOWN_GROUP = "(unknown)"
 NO_COMPONENT = "(none)"
 
@@ -650,6 +696,17 @@ def by_component(table: pd.DataFrame) -> pd.DataFrame:
     return exploded.explode("component", ignore_index=True)
 
 
+def by_mitigation(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (incident, mitigation group): incidents without one under '(unknown)'.
+
+    `mitigation` joins a record's groups with '+' (`incident.io.issre.GROUP_SEPARATOR`):
+    a record that rolled back and restarted counts in both groups, as the
+    ISSRE'22 paper counts it, so the groups' counts add up to more than the incidents.
+    """
+    groups = table["mitigation"].map(lambda m: m.split(GROUP_SEPARATOR) if isinstance(m, str) and m else [UNKNOWN_GROUP])
+    return table.assign(mitigation_group=groups).explode("mitigation_group", ignore_index=True)
+
+
 def quarter(start: pd.Series) -> pd.Series:
     """'2024Q3' for each start time (UTC quarter); '(unknown)' where the start is missing."""
     q = start.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("Q").astype(str)
@@ -657,15 +714,21 @@ def quarter(start: pd.Series) -> pd.Series:
 
 
 def group_key(table: pd.DataFrame, by: str) -> tuple[pd.DataFrame, pd.Series]:
-    """The rows to group (exploded for 'component') and their group label, one of BY_CHOICES.
+    """The rows to group (exploded for 'component' and 'mitigation') and their group label, one of BY_CHOICES.
 
     A record whose key is missing goes to '(unknown)', so every record is in a group.
     """
     if by == "component":
         rows = by_component(table)
         return rows, rows["component"]
+    if by == "mitigation":
+        rows = by_mitigation(table)
+        return rows, rows["mitigation_group"]
     if by == "quarter":
         return table, quarter(table["start"])
+    if by == "year":  # UTC calendar year, as text: '2024'
+        start = table["start"].dt.tz_convert("UTC")
+        return table, start.dt.year.astype("Int64").astype(str).where(start.notna(), UNKNOWN_GROUP).astype(object)
     if by == "root-cause":
         l1, l2 = table["root_cause_l1"], table["root_cause_l2"]
         key = l1.where(l2.isna(), l1.astype(object) + " / " + l2.astype(object))

@@ -7,8 +7,16 @@ One signature, one result (the dict of `incident.analysis.history.history_summar
 The pandas engine holds the whole table in memory: fine up to a few million
 incidents (docs/history.md gives the measured limits). The DuckDB engine runs
 SQL over Parquet files: it reads only the columns a statistic needs, row group
-by row group, within `MEMORY_LIMIT`, spilling to a temporary folder when it
+by row group, within a memory limit, spilling to a temporary folder when it
 must, so a history larger than memory is summarised on one machine.
+
+DuckDB's memory limit and threads (`duckdb_settings`): the arguments
+`memory_limit` and `threads` (`incident history --memory-limit 4GB --threads 2`),
+else the environment variables INCIDENT_DUCKDB_MEMORY and INCIDENT_DUCKDB_THREADS,
+else MEMORY_FRACTION of the machine's physical memory (`physical_memory`:
+os.sysconf where the system has it, else psutil if installed, else
+MEMORY_LIMIT) and every core (os.cpu_count). Running out of that memory is an
+IncidentError naming the limit and how to raise it, never DuckDB's traceback.
 
 What each engine computes is the same statistic, defined once in
 `incident.analysis.history`: N, n known, mean, std (sample), median and p90
@@ -21,6 +29,10 @@ say they hold more than the pandas engine's memory budget
 (`history_parquet.MAX_MEMORY_ROWS`): a few MB of Parquet can hold tens of
 millions of identical rows. Errors of DuckDB (a damaged file, a file it cannot
 read, running out of its memory limit) become one IncidentError naming the file.
+
+Both engines say what the statistics cover (`incident.analysis.history_coverage`):
+whether scheduled maintenance windows are in (`exclude_maintenance` sets them
+aside) and how many, and the stages a source gives only from some date on.
 
 The median's confidence interval: the bootstrap needs the values in memory,
 so it is pandas-only. The DuckDB engine gives the distribution-free
@@ -42,25 +54,40 @@ from incident.core.errors import IncidentError
 from incident.core.extras import available, optional
 from incident.io.history_parquet import HistoryFile, error_text, inspect_history, is_parquet, read_history
 from incident.io.history_schema import OPTIONAL_STAGES, STAGES, combine
+from incident.io.issre import GROUP_SEPARATOR
+from incident.analysis.history_coverage import (
+    MAINTENANCE, ONSET_MIN_BEFORE, exclude_maintenance as without_maintenance, maintenance_note, stage_onsets,
+)
 from incident.analysis.history import (
     BY_CHOICES, LEVEL, MIN_N_FOR_CI, NO_COMPONENT, TARGETS, UNKNOWN_GROUP, history_summary as pandas_summary,
     history_table, median_rank_interval, rank_fractions, summary_data,
 )
 
 __all__ = ["ENGINES", "choose_engine", "history_summary", "load_history", "columns_for", "connect", "sql_stage_stats",
-           "sql_within_targets", "sql_group_stats"]
+           "sql_within_targets", "sql_group_stats", "duckdb_settings", "physical_memory", "onsets_data"]
 
 ENGINES = ("pandas", "duckdb")
-MEMORY_LIMIT = "2GB"  # DuckDB's own cap: beyond it, it spills to disk or fails cleanly, never the machine
+MEMORY_LIMIT = "2GB"  # DuckDB's cap where the machine's memory cannot be read: beyond it, it spills or fails cleanly
+MEMORY_FRACTION = 0.5  # of physical memory: DuckDB's cap by default, room left for pandas and the rest of the machine
 MEMORY_SETTING = "INCIDENT_DUCKDB_MEMORY"  # the environment variable that sets another cap ("8GB")
-THREADS = 2
+THREADS_SETTING = "INCIDENT_DUCKDB_THREADS"  # the environment variable that sets DuckDB's threads ("2")
+MEMORY_OPTION, THREADS_OPTION = "--memory-limit", "--threads"  # how `incident history` names them
+THREADS = 2  # where os.cpu_count cannot tell
 
-_KEY_COLUMNS = {"component": ["components"], "quarter": ["start"], "root-cause": ["root_cause_l1", "root_cause_l2"],
-                "root-cause-l1": ["root_cause_l1"]}
+_KEY_COLUMNS = {"component": ["components"], "quarter": ["start"], "year": ["start"],
+                "root-cause": ["root_cause_l1", "root_cause_l2"], "root-cause-l1": ["root_cause_l1"]}
+# read besides the stages: what the summary says it covers (maintenance windows, stages known only from a date)
+COVERAGE_COLUMNS = ["source", "start", "impact", "page_impact"]
 
 
-def history_summary(source, by: str | None = None, engine: str = "pandas", **ci) -> dict:
-    """`incident.analysis.history.history_summary` of `source`, computed by `engine`.
+def history_summary(source, by: str | None = None, engine: str = "pandas", exclude_maintenance: bool = False,
+                    memory_limit: str | None = None, threads: int | None = None, **ci) -> dict:
+    """`incident.analysis.history.history_summary` of `source`, computed by `engine`, and what it covers.
+
+    Besides that summary's keys: `maintenance` ({'included', 'records'}: the
+    maintenance windows in the statistics, or set aside with
+    `exclude_maintenance`) and `stage_onsets` (`onsets_data`: stages a source
+    gives only from some date on).
 
     `source`: a history table (pandas only), or a path or list of paths. The
     pandas engine reads any format `history_table` reads (of a Parquet file only
@@ -69,39 +96,61 @@ def history_summary(source, by: str | None = None, engine: str = "pandas", **ci)
     `ci` as for `distribution`; the DuckDB engine's CI method is "rank" (the
     default there), the pandas engine's default "bootstrap".
     Raises IncidentError for a bad source (and for the bootstrap asked of DuckDB),
-    ValueError for a bad option.
+    ValueError for a bad option. `memory_limit` and `threads` are DuckDB's (`duckdb_settings`).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
     if by is not None and by not in BY_CHOICES:
         raise ValueError(f"cannot group by {by!r}; one of {', '.join(BY_CHOICES)}")
     if engine == "pandas":
-        table = source if isinstance(source, pd.DataFrame) else load_history(source, columns_for(by))
-        return pandas_summary(table, by, **ci)
+        table = source if isinstance(source, pd.DataFrame) else load_history(source, _with_coverage(by))
+        if exclude_maintenance:
+            table = without_maintenance(table)
+        return {**pandas_summary(table, by, **ci), "maintenance": maintenance_note(table),
+                "stage_onsets": onsets_data(stage_onsets(table))}
     ci.setdefault("method", "rank")
-    infos = parquet_sources(source, columns_for(by))
+    infos = parquet_sources(source, _with_coverage(by))
     files = [info.path for info in infos]
     if ci["method"] != "rank":  # an IncidentError (a ValueError too): the command says it in one line
         raise IncidentError.single(files[0], "the DuckDB engine gives the rank interval of the median (--ci rank); "
                                              "the bootstrap needs the values in memory: use --engine pandas")
     level, min_n = ci.get("level", LEVEL), ci.get("min_n_for_ci", MIN_N_FOR_CI)
     duckdb = optional("duckdb", "the DuckDB engine", files[0])
+    memory, threads = duckdb_settings(memory_limit, threads, files[0])
+    report = _reports(infos)
     try:
-        with connect(source=files[0]) as con:
-            view(con, files)
+        with connect(memory, threads, source=files[0]) as con:
+            maintenance = view(con, files, exclude_maintenance)
             n = con.execute("SELECT count(*) FROM history").fetchone()[0]
             stages = view_stages(con)
             stats = sql_stage_stats(con, stages, level=level, min_n_for_ci=min_n)
             targets = sql_within_targets(con)
             groups = sql_group_stats(con, by, stages, level=level, min_n_for_ci=min_n) if by else None
+            onsets = sql_stage_onsets(con, stages)
     except duckdb.OutOfMemoryException:
-        raise IncidentError.single(_named(files, ""), f"DuckDB ran out of memory within its memory_limit of "
-                                   f"{_memory_limit()}: raise it with the environment variable {MEMORY_SETTING} "
-                                   "(e.g. 8GB)") from None
+        raise IncidentError.single(_named(files, ""), out_of_memory(memory)) from None
     except duckdb.Error as exc:
         text = error_text(exc)
+        if "out of memory" in text.lower():  # raised as another class by some operators
+            raise IncidentError.single(_named(files, text), out_of_memory(memory)) from None
         raise IncidentError.single(_named(files, text), f"the DuckDB engine cannot read it: {text}") from None
-    return summary_data(n, stats, targets, groups, by, _reports(infos), ci)
+    if exclude_maintenance:
+        report["maintenance_excluded"] = maintenance
+    return {**summary_data(n, stats, targets, groups, by, report, ci),
+            "maintenance": {"included": not exclude_maintenance, "records": int(maintenance)},
+            "stage_onsets": onsets_data(onsets)}
+
+
+def out_of_memory(memory: str) -> str:
+    """The one line said when DuckDB runs out of its memory limit `memory`."""
+    return (f"DuckDB ran out of memory within its memory limit of {memory}: raise it with {MEMORY_OPTION} "
+            f"(or the environment variable {MEMORY_SETTING}), e.g. {MEMORY_OPTION} 8GB")
+
+
+def onsets_data(onsets: pd.DataFrame) -> list[dict]:
+    """`stage_onsets` as JSON-ready records: source, stage, since (ISO date), before, after, known."""
+    return [{"source": str(r.source), "stage": str(r.stage), "since": pd.Timestamp(r.since).strftime("%Y-%m-%d"),
+             "before": int(r.before), "after": int(r.after), "known": int(r.known)} for r in onsets.itertuples()]
 
 
 def choose_engine(sources, engine: str = "pandas", ci: str | None = None, format: str | None = None,
@@ -146,13 +195,65 @@ def _named(files: list[str], text: str) -> str:
     return files[0] if len(files) == 1 else f"{files[0]} (and {len(files) - 1} more)"
 
 
+def physical_memory() -> int | None:
+    """The machine's physical memory in bytes: os.sysconf where the system has it, else psutil, else None."""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        if pages > 0 and size > 0:
+            return int(pages) * int(size)
+    except (AttributeError, ValueError, OSError):  # no os.sysconf (Windows), or a name this system lacks
+        pass
+    if available("psutil"):
+        try:
+            import psutil
+
+            return int(psutil.virtual_memory().total)
+        except (ImportError, OSError, AttributeError):  # a psutil that cannot read this system
+            pass
+    return None
+
+
+def default_memory_limit() -> str:
+    """MEMORY_FRACTION of physical memory, in MB ('7936MB'), or MEMORY_LIMIT where it cannot be read."""
+    total = physical_memory()
+    return f"{max(1, int(total * MEMORY_FRACTION) // 1_000_000)}MB" if total else MEMORY_LIMIT
+
+
+def duckdb_settings(memory_limit: str | None = None, threads: int | str | None = None,
+                    source: str = "<history>") -> tuple[str, int]:
+    """DuckDB's (memory limit, threads): the arguments, else the environment variables, else the machine's.
+
+    The memory limit is DuckDB's text ('4GB', '500MB'), checked when DuckDB
+    starts (`connect`); threads must be a whole number ≥ 1, else IncidentError
+    naming where it came from.
+    """
+    memory = (memory_limit or "").strip() or os.environ.get(MEMORY_SETTING, "").strip() or default_memory_limit()
+    if threads is not None and str(threads).strip():
+        raw, where = str(threads).strip(), THREADS_OPTION
+    else:
+        raw, where = os.environ.get(THREADS_SETTING, "").strip(), THREADS_SETTING
+    if not raw:
+        return memory, os.cpu_count() or THREADS
+    try:
+        count = int(raw)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise IncidentError.single(source, f"{where} must be a whole number of threads, at least 1; got {raw!r}")
+    return memory, count
+
+
 def _memory_limit() -> str:
-    return os.environ.get(MEMORY_SETTING, "").strip() or MEMORY_LIMIT
+    return duckdb_settings()[0]
 
 
 def columns_for(by: str | None) -> list[str]:
     """The columns the statistics (grouped by `by`) read: the stages and the group's key."""
     return list(STAGES) + (_KEY_COLUMNS.get(by, [by.replace("-", "_")]) if by else [])
+
+
+def _with_coverage(by: str | None) -> list[str]:
+    return list(dict.fromkeys(columns_for(by) + COVERAGE_COLUMNS))
 
 
 def load_history(source, columns: Iterable[str] | None = None) -> pd.DataFrame:
@@ -191,16 +292,17 @@ def _reports(infos: list[HistoryFile]) -> dict[str, int]:
 
 # -- DuckDB ----------------------------------------------------------------------
 class connect:
-    """A DuckDB connection capped at `memory_limit` (default: $INCIDENT_DUCKDB_MEMORY, else
-    MEMORY_LIMIT) and `threads`, spilling to a temporary folder
+    """A DuckDB connection capped at `memory_limit` and `threads` (defaults: `duckdb_settings`),
+    spilling to a temporary folder
     that is removed on exit (DuckDB's default would be a .tmp folder in the working directory).
 
     IncidentError naming the `history` extra if duckdb is not installed
     (`source`: what the connection is for, named in that message).
     """
 
-    def __init__(self, memory_limit: str | None = None, threads: int = THREADS, source: str = "<history>"):
-        self.memory_limit, self.threads, self.source = memory_limit or _memory_limit(), threads, source
+    def __init__(self, memory_limit: str | None = None, threads: int | None = None, source: str = "<history>"):
+        self.memory_limit, self.threads = duckdb_settings(memory_limit, threads, source)
+        self.source = source
 
     def __enter__(self):
         duckdb = optional("duckdb", "the DuckDB engine", self.source)
@@ -210,8 +312,9 @@ class connect:
                                               "temp_directory": self._spill.name})
         except duckdb.Error as exc:  # a memory limit DuckDB cannot read, from $INCIDENT_DUCKDB_MEMORY
             self._spill.cleanup()
-            raise IncidentError.single(self.source, f"cannot start DuckDB with memory_limit {self.memory_limit!r} "
-                                                    f"({MEMORY_SETTING}): {error_text(exc)}") from None
+            raise IncidentError.single(self.source, f"cannot start DuckDB with memory limit {self.memory_limit!r} "
+                                                    f"({MEMORY_OPTION} or {MEMORY_SETTING}, e.g. 4GB): "
+                                                    f"{error_text(exc)}") from None
         self.con.execute("SET TimeZone = 'UTC'")  # quarters are UTC calendar quarters, as in pandas
         return self.con
 
@@ -220,9 +323,38 @@ class connect:
         self._spill.cleanup()
 
 
-def view(con, files: list[str]) -> None:
-    """The view `history` over the Parquet `files` (their union, by column name)."""
-    con.read_parquet(files, union_by_name=True).create_view("history")
+def view(con, files: list[str], exclude_maintenance: bool = False) -> int:
+    """The view `history` over the Parquet `files` (their union, by column name); the maintenance windows' count.
+
+    With `exclude_maintenance` the view leaves them out (as `history_coverage.exclude_maintenance`).
+    """
+    con.read_parquet(files, union_by_name=True).create_view("history_all")
+    maintenance = (f"coalesce(impact = {_text(MAINTENANCE)}, false) OR "
+                   f"coalesce(page_impact = {_text(MAINTENANCE)}, false)")
+    where = f" WHERE NOT ({maintenance})" if exclude_maintenance else ""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_all{where}")
+    return int(con.execute(f"SELECT count(*) FILTER (WHERE {maintenance}) FROM history_all").fetchone()[0])
+
+
+def sql_stage_onsets(con, stages: Iterable[str]) -> pd.DataFrame:
+    """`history_coverage.stage_onsets` of the view `history` in SQL."""
+    rows = []
+    for stage in stages:
+        frame = con.execute(
+            f"WITH first AS (SELECT source, min(start) FILTER (WHERE {stage} IS NOT NULL) AS since "
+            f"FROM history GROUP BY source) "
+            f"SELECT h.source, f.since, count(*) FILTER (WHERE h.start < f.since) AS before, "
+            f"count(*) FILTER (WHERE h.start >= f.since) AS after, "
+            f"count(*) FILTER (WHERE h.start >= f.since AND h.{stage} IS NOT NULL) AS known "
+            f"FROM history h JOIN first f ON h.source IS NOT DISTINCT FROM f.source "
+            f"WHERE f.since IS NOT NULL GROUP BY h.source, f.since ORDER BY h.source").df()
+        for r in frame.itertuples(index=False):
+            if r.before >= ONSET_MIN_BEFORE:
+                rows.append({"source": r.source, "stage": stage, "since": pd.Timestamp(r.since, tz="UTC")
+                             if pd.Timestamp(r.since).tz is None else pd.Timestamp(r.since),
+                             "before": int(r.before), "after": int(r.after), "known": int(r.known)})
+    out = pd.DataFrame(rows, columns=["source", "stage", "since", "before", "after", "known"])
+    return out.sort_values(["source"], kind="stable", ignore_index=True)
 
 
 def view_stages(con) -> list[str]:
@@ -240,6 +372,12 @@ def _key_sql(by: str) -> str:
                 f"ELSE components END)")
     if by == "quarter":
         return f"CASE WHEN start IS NULL THEN {unknown} ELSE year(start) || 'Q' || quarter(start) END"
+    if by == "mitigation":  # a record in each of its groups, as `by_mitigation`
+        sep = _text(GROUP_SEPARATOR)
+        return (f"unnest(CASE WHEN mitigation IS NULL OR mitigation = '' THEN [{unknown}] "
+                f"ELSE string_split(mitigation, {sep}) END)")
+    if by == "year":
+        return f"CASE WHEN start IS NULL THEN {unknown} ELSE CAST(year(start) AS VARCHAR) END"
     if by == "root-cause":
         expr = "CASE WHEN root_cause_l2 IS NULL THEN root_cause_l1 ELSE root_cause_l1 || ' / ' || root_cause_l2 END"
     elif by == "root-cause-l1":

@@ -20,9 +20,9 @@ from incident.cli.common import print_data, say
 # The library's choices, written here so that `incident --help` imports no pandas
 # (tests/test_cli_latency.py checks they are the library's).
 BY_CHOICES = ("provider", "root-cause", "root-cause-l1", "mitigation", "component", "impact", "quarter", "source",
-              "detection")
+              "detection", "year")
 CI_METHODS = ("bootstrap", "rank")
-FORMATS = ("incidents", "statuspage", "issre", "github", "parquet", "pagerduty", "csv")
+FORMATS = ("incidents", "statuspage", "issre", "github", "parquet", "pagerduty", "opsgenie", "incidentio", "csv")
 ENGINES = ("pandas", "duckdb")
 
 
@@ -47,6 +47,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--ci", choices=CI_METHODS, default=None,
                    help="the median's CI: bootstrap (pandas default) or rank (the order-statistic interval; "
                         "the only one with duckdb)")
+    p.add_argument("--exclude-maintenance", action="store_true",
+                   help="leave scheduled maintenance windows (impact 'maintenance') out of the statistics; "
+                        "the output says how many (--save still writes every record)")
+    p.add_argument("--memory-limit", metavar="SIZE",
+                   help="DuckDB's memory limit, e.g. 4GB (default: $INCIDENT_DUCKDB_MEMORY, else half of the "
+                        "machine's physical memory)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="DuckDB's threads (default: $INCIDENT_DUCKDB_THREADS, else every core)")
+    p.add_argument("--show-unmatched", action="store_true",
+                   help="also list the mitigation texts no rule of incident/io/mitigation_groups.csv groups "
+                        "(they count as 'other' with --by mitigation)")
     p.set_defaults(func=cmd_history)
     return p
 
@@ -62,8 +73,10 @@ def cmd_history(args) -> int:
     engine, note = choose_engine(args.sources, args.engine, ci=args.ci, format=args.format, save=args.save)
     if note:  # Parquet sources too large for pandas: DuckDB instead
         say(f"note: {note}")
+    options = {"exclude_maintenance": args.exclude_maintenance, "memory_limit": args.memory_limit,
+               "threads": args.threads}
     if engine == "duckdb" and not args.save:
-        summary = history_summary(args.sources, by=args.by, engine="duckdb", **ci)
+        summary = history_summary(args.sources, by=args.by, engine="duckdb", **options, **ci)
     else:
         table = combine(history_table(source, format=args.format) for source in args.sources)
         if args.save:
@@ -74,7 +87,11 @@ def cmd_history(args) -> int:
 
                 raise IncidentError.single(args.save, f"cannot write the saved history: {exc.strerror or exc}") from None
         source = args.save if engine == "duckdb" else table
-        summary = history_summary(source, by=args.by, engine=engine, **ci)
+        summary = history_summary(source, by=args.by, engine=engine, **options, **ci)
+        if args.show_unmatched:
+            from incident.io.issre import unmatched_actions
+
+            summary["unmatched_mitigations"] = {str(k): int(v) for k, v in unmatched_actions(table).items()}
     if args.json:
         print_data(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
@@ -101,6 +118,7 @@ def summary_text(summary: dict) -> str:
              f"median CI: {ci['level']:.0%} {ci['method']}{resampling}, "
              f"only where n ≥ {ci['min_n']}", ""]
     lines += _stage_rows(summary["stages"], summary["n"])
+    lines += coverage_lines(summary)
     lines += ["", "within target (of the records where the stage is known):"]
     for stage, t in summary["within_targets"].items():
         lines.append(f"  {stage} ≤ {t['target_minutes']:g} min: {t['within']:,} of {t['n']:,} ({_pct(t['share'])})")
@@ -111,7 +129,31 @@ def summary_text(summary: dict) -> str:
             lines += ["  " + row for row in _stage_rows(group["stages"], group["n"])]
     lines += ["", "import report (records per kind):"]
     lines += [f"  {kind:<32} {count:>7,}" for kind, count in summary["import_report"].items()]
+    unmatched = summary.get("unmatched_mitigations")
+    if unmatched is not None:
+        lines += ["", f"mitigation texts in no group ('other'): {len(unmatched):,} texts, "
+                      f"{sum(unmatched.values()):,} mentions (records listing each):"]
+        lines += [f"  {count:>4,}  {text}" for text, count in unmatched.items()]
     return "\n".join(lines)
+
+
+def coverage_lines(summary: dict) -> list[str]:
+    """What the statistics cover: the maintenance windows in or out, and stages known only from a date on."""
+    lines = []
+    m = summary.get("maintenance")
+    if m is not None:
+        if not m["included"]:
+            lines.append(f"scheduled maintenance windows: {m['records']:,} left out (--exclude-maintenance)")
+        elif m["records"]:
+            lines.append(f"scheduled maintenance windows: {m['records']:,} included "
+                         "(announcement to completion; leave them out with --exclude-maintenance)")
+        else:
+            lines.append("scheduled maintenance windows: none in these sources")
+    for o in summary.get("stage_onsets", []):
+        lines.append(f"note: {o['stage']} of {o['source']} is known only from {o['since']} on: none of the "
+                     f"{o['before']:,} records before gives it, {o['known']:,} of the {o['after']:,} since do; "
+                     f"its statistics describe those")
+    return [""] + lines if lines else []
 
 
 def _stage_rows(stages: dict, total: int) -> list[str]:

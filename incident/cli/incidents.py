@@ -27,7 +27,7 @@ def cmd_validate(args) -> int:
         try:
             inc = load(path)
             if inc.market is not None:
-                from incident.market.reaction import check_market
+                from incident.market.checks import check_market
 
                 check_market(inc)
         except IncidentError as exc:

@@ -67,7 +67,8 @@ def _whole(args) -> int:
         check, warm = (lambda: _check_incidents(args.paths)), STUDY_WARM
     else:
         notebook, name, title = PACKAGE / "history.ipynb", "history", "Incident history"
-        params = {"history_sources": paths, "group_by": args.by or []}
+        params = {"history_sources": paths, "group_by": args.by or [],
+                  "exclude_maintenance": bool(args.exclude_maintenance)}
         check, warm = (lambda: _check_history(args.paths)), HISTORY_WARM
     out = output_path(name, args.output, args.to)
     try:
@@ -96,7 +97,7 @@ def _check_incidents(paths) -> None:
     """Every folder loads, has a market section and passes `incident validate`'s market check; IncidentError listing all that do not."""
     from incident.core.errors import IncidentError, Problem
     from incident.io.loader import load
-    from incident.market.reaction import check_market
+    from incident.market.checks import check_market
 
     problems = []
     for path in paths:
@@ -136,4 +137,6 @@ def add_parser(sub) -> None:
 
     p.add_argument("--by", action="append", choices=BY_CHOICES, metavar="GROUP",
                    help=f"with --history: a breakdown to show, one of {', '.join(BY_CHOICES)} (repeat for more)")
+    p.add_argument("--exclude-maintenance", action="store_true",
+                   help="with --history: leave scheduled maintenance windows out of every statistic")
     p.set_defaults(func=cmd_report)

@@ -407,6 +407,16 @@ class Claim(Strict):
     sources: Sources
 
 
+class Day0Alternative(Strict):
+    """Another session that could be day 0, and why: a judgement the sources support, studied beside the rule's day 0."""
+
+    day: Annotated[date, Field(strict=False)] = Field(
+        description="the session, YYYY-MM-DD (a session of the exchange; checked with the calendar)")
+    reason: Text = Field(description="why the market may have learned of the event on that day, saying only what the sources say")
+    quote: Quote | None = Field(None, description="the source's own words that date it, verbatim")
+    sources: Sources
+
+
 class Market(Strict):
     ticker: Text = Field(description="the stock's ticker, e.g. 2013.HK")
     name: str | None = Field(None, description="the company's name")
@@ -419,6 +429,9 @@ class Market(Strict):
     day0: Annotated[date, Field(strict=False)] | None = Field(
         None, description="the session the event study calls day 0, when the calendar's rule is overridden")
     day0_reason: Text | None = Field(None, description="why day 0 is not the session the rule gives (required with day0)")
+    day0_alternatives: list[Day0Alternative] = Field(
+        [], description="other sessions that could be day 0, each with its reason and sources; the event study is "
+                        "run at each beside day 0 (incident.market.dayzero)")
     listing_date: DateText | None = Field(
         None, description="the first session of the stock"
     )
@@ -432,6 +445,22 @@ class Market(Strict):
             raise ValueError("day0_reason is required when day0 is given: say why the calendar's rule is overridden")
         if self.day0 is None and self.day0_reason is not None:
             raise ValueError("day0_reason is given without day0")
+        return self
+
+    @model_validator(mode="after")
+    def _alternatives_differ(self):
+        """Each alternative day 0 is another day: not the override itself, not given twice."""
+        out = []
+        seen: dict[date, int] = {}
+        for i, alt in enumerate(self.day0_alternatives):
+            if alt.day in seen:
+                out.append((("day0_alternatives", i, "day"),
+                            f"{alt.day} is given twice (also day0_alternatives[{seen[alt.day]}])"))
+            elif self.day0 is not None and alt.day == self.day0:
+                out.append((("day0_alternatives", i, "day"), f"{alt.day} is day0 itself; an alternative is another day"))
+            seen.setdefault(alt.day, i)
+        if out:
+            raise CrossFieldError(out)
         return self
 
     @model_validator(mode="after")

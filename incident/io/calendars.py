@@ -6,6 +6,21 @@ sessions are in `incident.market.sessions`. exchange-calendars is slow to
 import and to build a calendar from, so a calendar's sessions are kept in
 the user's cache folder (see `Sessions`) and the library is imported only
 to build one.
+
+How far back: from 1970-01-01 (`EARLIEST`), or from the calendar's
+`bound_min` when exchange-calendars declares a later one (XTKS: 1997-01-01).
+exchange-calendars builds most calendars from any date (XNYS and XLON
+declare no bound, XHKG 1960), but the holidays it computes from rules come
+from pandas' `AbstractHolidayCalendar`, whose `start_date` is 1970-01-01:
+before it only the ad hoc closures are there, and New Year's Day 1960 or
+Christmas 1963 are sessions. So a calendar is taken only from where its
+holidays are all there. That covers the longest history in this project
+(Equifax's from 1980: every bar is an XNYS session, tests/test_long_prices.py);
+price bars before a calendar's first day are kept unchecked
+(`incident.io.prices.read_prices`). References: exchange-calendars'
+`ExchangeCalendar.bound_min` (https://github.com/gerrymanoim/exchange_calendars)
+and pandas' holiday calendars
+(https://pandas.pydata.org/docs/reference/api/pandas.tseries.holiday.AbstractHolidayCalendar.html).
 """
 
 from __future__ import annotations
@@ -17,14 +32,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DEFAULT_CALENDAR = "XHKG"
-CACHE_LIMIT = 16 * 2**20  # bytes of a cached calendar (XHKG from 1990: 0.2 MB)
+# The one default, for the helpers called without a calendar and for the CLI's price commands: most
+# listed incidents (six of the market study's seven) and the vendor layouts read here (Yahoo's) are US.
+# An incident file always names its own exchange (market.exchange).
+DEFAULT_CALENDAR = "XNYS"
+EARLIEST = pd.Timestamp("1970-01-01")  # the first day of a calendar's rule-based holidays (see above)
+CACHE_LIMIT = 16 * 2**20  # bytes of a cached calendar (XNYS or XHKG from 1970: 0.35 MB)
+CACHE_TAG = "from1970"  # in the cache's name: a cache built from 1990 by an earlier release is not read
 
 
 class Sessions:
     """An exchange's sessions with their opens and closes: what the toolkit asks of a calendar.
 
-    Built from exchange-calendars (from 1990 where it has the history) and
+    Built from exchange-calendars (from 1970, or its later `bound_min`) and
     kept in the user's cache folder, so a command that places an incident on
     sessions reads a few kilobytes instead of importing the library and
     building the calendar (a third of a second). The cache is named by the
@@ -126,14 +146,17 @@ def _build(name: str) -> Sessions:
 
         if name not in xc.get_calendar_names():
             raise ValueError(f"unknown exchange calendar {name!r} (an exchange-calendars code such as 'XHKG')")
-        try:
-            c = xc.get_calendar(name, start="1990-01-01")
-        except ValueError:  # holidays recorded only from a later year
-            c = xc.get_calendar(name)
+        c = xc.get_calendar(name, start=first_day(xc.get_calendar(name)))
     def utc(times):
         return pd.DatetimeIndex(times).tz_convert("UTC").tz_localize(None)
 
     return Sessions(name, str(c.tz), c.sessions, utc(c.opens), utc(c.closes))
+
+
+def first_day(cal) -> pd.Timestamp:
+    """The first day the toolkit builds `cal` (an exchange_calendars calendar) from: EARLIEST, or a later bound_min."""
+    bound = cal.bound_min()
+    return EARLIEST if bound is None else max(EARLIEST, pd.Timestamp(bound))
 
 
 def _cache_path(name: str) -> Path | None:
@@ -150,7 +173,7 @@ def _cache_path(name: str) -> Path | None:
         release = version("exchange-calendars")
     except PackageNotFoundError:
         return None
-    return cache_folder("calendars") / f"{name}-{release}-{date.today():%Y-%m}.npz"
+    return cache_folder("calendars") / f"{name}-{release}-{CACHE_TAG}-{date.today():%Y-%m}.npz"
 
 
 def as_calendar(cal):

@@ -5,17 +5,30 @@ One JSON object per line: id, title, started_at, resolved_at, impact
 ({at, status, message}), parsed from githubstatus.com's Atom feed.
 
 What the feed can and cannot tell:
-- `ttr` is resolved_at − started_at. The file's own `duration_minutes`
-  disagrees for about a fifth of the records (it follows a window read from the
-  postmortem text); it is counted in the import report and not used.
+- `ttr` is resolved_at − started_at: the window of the page's own posts.
+  The file's `duration_minutes` is another window: downtime_end − downtime_start,
+  which are the `impact_window` the upstream parser reads out of the postmortem
+  text ("On May 25, 2026, between 09:02 UTC and 09:11 UTC, ...": `parse_impact_window`
+  in github.com/mrshu/github-statuses, scripts/extract_incidents.py) where it finds
+  one, else started_at and resolved_at. Where the two windows differ the record is
+  counted (`duration_minutes_disagrees`, against the page's window before any
+  retroactive record is set aside) and `duration_minutes` is not used: one
+  history, one meaning of `ttr`.
 - `ttm` is the first 'Monitoring' update − started_at, where there is one.
 - `tti` would be the first 'Identified' update; GitHub posts none, so it is NaN.
 - `ttd` is always NaN: started_at is the first 'Investigating' post, i.e. when
   the page told the public, not when GitHub detected the fault. A 0 there
   would be a made-up number.
-- A retroactive incident, posted once as 'Resolved' with started_at equal to
-  resolved_at, has no known duration: its `ttr` is NaN, not 0.
-Scheduled maintenance (impact 'maintenance') is kept and counted; records
+- A retroactive incident is marked by its updates: one post, already 'Resolved'
+  (status_sequence ['Resolved']), with started_at equal to resolved_at. The page
+  gives it no duration: its `ttr` is NaN, not 0 (`retroactive_without_duration`).
+  Some of them state their window in the postmortem text, so their
+  `duration_minutes` is set (`retroactive_window_in_text_only`, also counted as
+  disagreeing): that window is not the page's, and is not used.
+Scheduled maintenance (impact 'maintenance') is kept and counted: its started_at
+is when the window was announced ('Scheduled'), so its `ttr` runs from the
+announcement to 'Completed' (`incident.analysis.history_coverage.exclude_maintenance`
+sets these records aside); records
 without components keep an empty list, those whose components were inferred
 by a language model (`components_source`) are counted.
 """
@@ -147,7 +160,8 @@ def github_history(records: list[dict], file: str = "<github-status>", lines: li
     # A retroactive incident is posted once, already resolved: started_at is then
     # the time of that post, and resolved − started = 0 is no duration.
     retroactive = np.bincount(owner[status != "resolved"], minlength=n) == 0
-    ttr = minutes(resolved_s).mask(retroactive & (resolved_s == start_s).to_numpy())
+    page_window = minutes(resolved_s)
+    ttr = page_window.mask(retroactive & (resolved_s == start_s).to_numpy())
     ttm = minutes(monitoring)
     tti = minutes(identified)
     impact = [r.get("impact") if isinstance(r.get("impact"), str) else None for r in records]
@@ -161,7 +175,10 @@ def github_history(records: list[dict], file: str = "<github-status>", lines: li
         "ttm_missing": int(ttm.isna().sum()),
         "ttr_missing": int(ttr.isna().sum()),
         "retroactive_without_duration": int((retroactive & ttr.isna().to_numpy()).sum()),
-        "duration_minutes_disagrees": int((np.abs(stated - ttr.to_numpy()) >= 1).sum()),
+        # the text's window where the page has none: a duration the feed states and the table does not use
+        "retroactive_window_in_text_only": int((retroactive & ttr.isna().to_numpy() & (stated > 0)).sum()),
+        # against the page's window itself: a retroactive record's 0 there is what the feed compared to
+        "duration_minutes_disagrees": int((np.abs(stated - page_window.to_numpy()) >= 1).sum()),
         "maintenance": sum(i == "maintenance" for i in impact),
         "components_missing": sum(not c for c in components),
         "components_inferred": sum(bool(r.get("components_source")) for r in records),

@@ -5,17 +5,28 @@ labelled by hand into one schema (template.json): date, title, services,
 root-cause categories in layers, mitigation actions, detection method, and
 times to detect, identify and fix and the duration, in minutes.
 
+The paper defines identification and mitigation as phases that follow
+detection, not as times from the start (`LABELLED_DEFINITIONS`); the history
+table gives every stage in minutes from the start, so they are converted by
+cumulative sums where the record gives every earlier phase, and left unknown
+otherwise (`stages_from_start`; `read_issre_stages` shows both side by side).
+Records whose phases add up to more than their duration contradict that
+reading and are counted; their identification and mitigation are unknown.
+
 The labels have defects, which are repaired where the intent is plain and
 counted either way in the table's import report (see `history_schema`):
 misspelt keys (`service name`, `verificatio`...), a misspelt category
 (`softwares bugs`), a root cause given as one bare label, null mitigation,
-spelling variants of the detection method, a duplicated id. A time the report
-does not give stays NaN. No record is dropped: a record the importer cannot
-read makes the whole import fail with an IncidentError naming file and field.
+spelling variants of the detection method, an outage reported twice (the
+preliminary report is dropped, the final kept: `final_reports`). A time the
+report does not give stays NaN. A record the importer cannot read makes the
+whole import fail with an IncidentError naming file and field.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
@@ -26,7 +37,7 @@ from typing import Any
 import pandas as pd
 
 from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
-from incident.io.files import read_bytes
+from incident.io.files import read_bytes, read_text
 from incident.io.history_schema import history_frame
 
 SOURCE = "issre22"
@@ -43,31 +54,61 @@ _DETECTION = {
 _PROVIDERS = {"azure": "Azure", "google": "Google", "aws": "AWS"}
 _DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})\Z")
 
-# Mitigation actions are free text (about 400 distinct phrases); for grouping,
-# each record's first action is put in a coarse category by the first rule
-# whose pattern it contains. The phrases stay in `mitigation_actions`.
-MITIGATION_RULES = (
-    ("rollback", r"roll(?:ed|ing)?[ -]?back|revert"),
-    ("reroute or fail over",
-     r"fail(?:ed)?[ -]?(?:over|out)|rerout|redirect|divert|shift|traffic|route|rotation|drain|isolat|migrat|transfer"),
-    ("add capacity", r"capacity|scal(?:e|ed|ing)|resource|quota|memory|provision|increase"),
-    ("restart", r"restart|reboot|recycl|power cycl|power-cycl|reset"),
-    ("repair hardware or power", r"power|generator|fiber|hardware|cable|cooling|colling|replac|device|router"),
-    ("fix or hotfix", r"fix|patch|deploy|roll(?:ed)? ?out|update|upgrade|repair|bug|correct|workaround|remediat"),
-    ("change configuration", r"config|setting|parameter|threshold|timeout|dns"),
-    ("reduce load", r"throttl|rate[ -]limit|load|block|reduc|limit|pause|stop|disabl|halt|cancel|backlog"),
-    ("self-recovered", r"self|automatic|recovered themselves|no operation"),
-)
-_MITIGATION_RULES = tuple((name, re.compile(pattern)) for name, pattern in MITIGATION_RULES)
+# Mitigation actions are free text (about 530 distinct phrases). Each action is
+# put in one coarse group by the first rule (in file order) whose pattern its
+# lowercased text contains; a record is in the group of every action it lists,
+# as the paper counts it. The rules are data: mitigation_groups.csv, shipped
+# with the package, one row per rule (group, regular expression, a real text
+# of the data set the rule must group). Texts no rule matches are 'other'
+# (`unmatched_actions` lists them). The phrases stay in `mitigation_actions`.
+MITIGATION_FILE = Path(__file__).with_name("mitigation_groups.csv")
+OTHER_GROUP = "other"
+GROUP_SEPARATOR = "+"  # as in `impact`: a record's groups joined, in the rules' order
+
+
+def mitigation_rules(path: str | Path = MITIGATION_FILE) -> tuple[tuple[str, str, str], ...]:
+    """The (group, pattern, example) rules of a mitigation-groups CSV, in order; IncidentError if malformed."""
+    text = read_text(path, 1_000_000, "mitigation groups file")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    rules = []
+    for line, row in enumerate(rows, start=2):
+        group, pattern = (row.get("group") or "").strip(), (row.get("pattern") or "").strip()
+        if not group or not pattern or GROUP_SEPARATOR in group:
+            raise IncidentError.single(str(path), f"a rule needs a group (without {GROUP_SEPARATOR!r}) and a pattern",
+                                       line=line)
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise IncidentError.single(str(path), f"pattern {pattern!r} is not a regular expression: {exc}",
+                                       line=line) from None
+        rules.append((group, pattern, (row.get("example") or "").strip()))
+    return tuple(rules)
+
+
+MITIGATION_RULES = mitigation_rules()
+_MITIGATION_RULES = tuple((name, re.compile(pattern)) for name, pattern, _ in MITIGATION_RULES)
+MITIGATION_GROUPS = tuple(dict.fromkeys(name for name, _, _ in MITIGATION_RULES)) + (OTHER_GROUP,)
 
 
 def read_issre(path: str | Path) -> pd.DataFrame:
     """The history table of an ISSRE'22 postmortem file, or of a folder of them.
 
     A folder is searched recursively for .json files (template.json, the
-    schema's example, is skipped). Raises IncidentError naming file and field
-    for input that is not this format.
+    schema's example, is skipped). Stages are minutes from the start
+    (`stages_from_start`); of an outage reported twice, only the final report
+    is kept (`final_reports`). Raises IncidentError naming file and field for
+    input that is not this format.
     """
+    return issre_history(issre_records(path))
+
+
+def read_issre_stages(path: str | Path) -> pd.DataFrame:
+    """Each record's stages as labelled and as the history table gives them (see `issre_stages`)."""
+    return issre_stages(issre_records(path))
+
+
+def issre_records(path: str | Path) -> list[tuple[Path, str, dict]]:
+    """The checked (file, id, record) triples of a file or folder, in file order; IncidentError if any is bad."""
     path = Path(path)
     files = issre_files(path)
     records, problems = [], []
@@ -80,7 +121,7 @@ def read_issre(path: str | Path) -> pd.DataFrame:
                 raise IncidentError(capped(problems, stopped=True)) from None
     if problems:
         raise IncidentError(capped(problems))
-    return issre_history(records)
+    return records
 
 
 def issre_files(path: Path) -> list[Path]:
@@ -174,9 +215,111 @@ def _shape_problems(rec: Any) -> list[tuple[str, str]]:
     return out
 
 
+# -- stages: the paper's definitions, and minutes from the start ---------------------
+# Li et al., ISSRE 2022, section IV.A (the PDF in the upstream repository): "Time to
+# Detect (TTD) is the time cloud systems take to detect a fault"; "Time to Identify
+# (TTI) is the time cloud systems take to identify the root causes after detecting a
+# fault"; "Time to Mitigate (TTM) is the time cloud systems take to mitigate faults";
+# "Time to Resolve (TTR) ... includes the time spent on detecting a fault, identifying
+# the root cause, and mitigating the issue"; and Eq. 1, availability = TTF / (TTF + TTD
+# + TTI + TTM). So TTD runs from the start, TTI and TTM are phases that follow one
+# another, and the duration (TTR) holds all three.
+LABELLED_DEFINITIONS = {"ttd": "from_start", "tti": "phase", "ttm": "phase", "ttr": "from_start"}
+CONTRADICTION = "phases_exceed_duration"  # the import report's kind for a record the paper's reading cannot fit
+
+
+def stages_from_start(ttd: float, tti: float, ttm: float, ttr: float) -> tuple[dict[str, float], bool]:
+    """Minutes from the start of each stage, from the labelled values (NaN = not given), and whether they contradict.
+
+    Detection and duration are from the start as labelled. Identification ends
+    at TTD + TTI, mitigation at TTD + TTI + TTM: each only where every earlier
+    phase is given, else NaN (a phase without its start is no point in time).
+    The phases are parts of the duration, so known phases summing to more than
+    it contradict the paper's reading: then (`True`) only the duration, and the
+    time to detect if within it, are kept; identification and mitigation,
+    which would depend on the reading, are NaN.
+    """
+    known = [v for v in (ttd, tti, ttm) if not math.isnan(v)]
+    contradicts = not math.isnan(ttr) and sum(known) > ttr
+    out = {"ttd": ttd if not (contradicts and ttd > ttr) else math.nan, "tti": math.nan, "ttm": math.nan, "ttr": ttr}
+    if not contradicts:
+        out["tti"] = ttd + tti  # NaN unless both are given
+        out["ttm"] = ttd + tti + ttm
+    return out, contradicts
+
+
+def _labelled_stages(rec: dict, count) -> dict[str, float]:
+    """The record's labelled minutes per stage; not given, or negative (counted), is NaN."""
+    out = {}
+    for stage, key in _STAGE_KEYS.items():
+        value = rec.get(key)
+        if value is None:
+            count(f"{stage}_missing")
+        elif value < 0:  # a time before the start: no duration, and no sum may include it
+            count(f"{stage}_negative")
+            value = None
+        out[stage] = math.nan if value is None else float(value)
+    return out
+
+
+def _stage_counts(labelled: dict[str, float], start: dict[str, float], contradicts: bool, count) -> None:
+    if contradicts:
+        count(CONTRADICTION)
+        return
+    for stage in ("tti", "ttm"):
+        if not math.isnan(labelled[stage]) and math.isnan(start[stage]):
+            count(f"{stage}_phase_only")  # an earlier phase is not given: not a time from the start
+
+
+def issre_stages(records: list[tuple[Path, str, dict]]) -> pd.DataFrame:
+    """One row per kept record: the labelled minutes, the minutes from the start, and the reading.
+
+    Columns: id, detect, identify, mitigate (the labelled phases), duration,
+    ttd, tti, ttm, ttr (as in the history table) and `reading`: 'phases'
+    (read as the paper defines them), or CONTRADICTION (the phases exceed the
+    duration: see `stages_from_start`). Where the history table leaves a stage
+    unknown, this shows what the record said.
+    """
+    rows = []
+    for _, rid, rec in final_reports(records)[0]:
+        labelled = _labelled_stages(rec, lambda kind: None)
+        start, contradicts = stages_from_start(**labelled)
+        rows.append({"id": rid, "detect": labelled["ttd"], "identify": labelled["tti"], "mitigate": labelled["ttm"],
+                     "duration": labelled["ttr"], **start, "reading": CONTRADICTION if contradicts else "phases"})
+    return pd.DataFrame(rows, columns=["id", "detect", "identify", "mitigate", "duration", "ttd", "tti", "ttm", "ttr",
+                                       "reading"])
+
+
+def final_reports(records: list[tuple[Path, str, dict]]) -> tuple[list[tuple[Path, str, dict]], int]:
+    """The records without the preliminary reports of an outage also reported finally, and how many were dropped.
+
+    Azure published a preliminary and then a final root-cause analysis of some
+    outages; the data set labels both under one id (azure-20180904-1). Of
+    records sharing an id, those titled 'Preliminary' are dropped when another
+    of that id is not; records sharing an id otherwise are all kept.
+    """
+    titles: dict[str, list[bool]] = {}
+    for _, rid, rec in records:
+        titles.setdefault(rid, []).append(_preliminary(rec))
+    superseded = {rid for rid, prelim in titles.items() if len(prelim) > 1 and any(prelim) and not all(prelim)}
+    kept = [(f, rid, rec) for f, rid, rec in records if not (rid in superseded and _preliminary(rec))]
+    return kept, len(records) - len(kept)
+
+
+def _preliminary(rec: dict) -> bool:
+    return "preliminary" in str(rec.get("title") or "").lower()
+
+
 def issre_history(records: list[tuple[Path, str, dict]]) -> pd.DataFrame:
-    """The history table of checked (file, id, record) triples, with its import report."""
+    """The history table of checked (file, id, record) triples, with its import report.
+
+    `records` in the report counts the records read; every other kind counts
+    among the records kept (`final_reports` drops superseded preliminary reports).
+    """
     report = {"records": len(records)}
+    records, dropped = final_reports(records)
+    if dropped:
+        report["preliminary_report_superseded"] = dropped
     kinds: set[str] = set()  # the defects of the record at hand: each counts once per record
     count = kinds.add
 
@@ -189,7 +332,7 @@ def issre_history(records: list[tuple[Path, str, dict]]) -> pd.DataFrame:
             report[kind] = report.get(kind, 0) + 1
         kinds.clear()
         seen[rid] = seen.get(rid, 0) + 1
-        if seen[rid] > 1:  # e.g. a preliminary and a final report of one incident: keep both
+        if seen[rid] > 1:  # two reports under one id, neither a superseded preliminary: keep both
             count("duplicate_id")
             rid = f"{rid}#{seen[rid]}"
         cols["id"].append(rid)
@@ -208,17 +351,14 @@ def issre_history(records: list[tuple[Path, str, dict]]) -> pd.DataFrame:
         cols["root_cause_l2"].append(l2)
         actions = _mitigation_actions(rec.get("mitigation"), count)
         cols["mitigation_actions"].append(actions)
-        cols["mitigation"].append(mitigation_category(actions[0]) if actions else None)
+        cols["mitigation"].append(GROUP_SEPARATOR.join(mitigation_groups(actions)) or None)
         cols["detection"].append(_detection(rec.get("detection"), count))
         cols["start"].append(_day(rec["time"]))
-        for stage, key in _STAGE_KEYS.items():
-            value = rec.get(key)
-            cols[stage].append(float("nan") if value is None else float(value))
-            if value is None:
-                count(f"{stage}_missing")
-        ttr = rec.get(_STAGE_KEYS["ttr"])
-        if ttr is not None and any((rec.get(_STAGE_KEYS[s]) or 0) > ttr for s in ("ttd", "tti", "ttm")):
-            count("stage_longer_than_duration")  # kept as labelled: see docs/history.md
+        labelled = _labelled_stages(rec, count)
+        start, contradicts = stages_from_start(**labelled)
+        _stage_counts(labelled, start, contradicts, count)
+        for stage, value in start.items():
+            cols[stage].append(value)
     for kind in kinds:
         report[kind] = report.get(kind, 0) + 1
     n = len(records)
@@ -284,12 +424,31 @@ def _mitigation_actions(mitigation: dict | None, count) -> list[str]:
 
 
 def mitigation_category(action: str) -> str:
-    """The coarse category of a free-text mitigation action (see MITIGATION_RULES)."""
+    """The group of one free-text mitigation action: the first rule of MITIGATION_RULES it matches, else 'other'."""
     text = action.lower()
     for name, pattern in _MITIGATION_RULES:
         if pattern.search(text):
             return name
-    return "other"
+    return OTHER_GROUP
+
+
+def mitigation_groups(actions: list[str]) -> list[str]:
+    """The groups of a record's actions, each once, in the order of MITIGATION_GROUPS."""
+    found = {mitigation_category(action) for action in actions}
+    return [group for group in MITIGATION_GROUPS if group in found]
+
+
+def unmatched_actions(table: pd.DataFrame) -> pd.Series:
+    """The mitigation texts of `table` that no rule groups ('other'), with how many records list each.
+
+    Most frequent first; empty if every text is grouped. Shows where the rules
+    (mitigation_groups.csv) leave texts out.
+    """
+    texts = [a for actions in table["mitigation_actions"] for a in dict.fromkeys(actions)
+             if mitigation_category(a) == OTHER_GROUP]
+    counts = pd.Series(texts, dtype=object).value_counts()
+    counts = counts.rename_axis("action").rename("records")
+    return counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
 
 
 def _detection(detection: dict | None, count) -> str | None:

@@ -65,15 +65,23 @@ _KIND[[10, 44, 34]] = [_NEWLINE, _COMMA, _QUOTE]
 _OK, _MISSING, _NOT_NUMBER, _NOT_POSITIVE, _NEGATIVE_VOLUME = range(5)
 
 
-def read_prices(path: str | Path, calendar: str | None = None) -> pd.DataFrame:
+def read_prices(path: str | Path, calendar: str | None = None, check_between=None) -> pd.DataFrame:
     """Daily bars of `path`, indexed by session date (`date`), all floats.
 
     Columns: open, high, low, close, volume, plus adj_close when the file
     has it; `close` alone for a `Date,Close` file. Yahoo's all-"null"
     holiday rows are dropped. With `calendar` (an exchange-calendars code
-    such as "XHKG"), a bar dated on a day the exchange was closed, or outside
-    the years the calendar knows, is an error too; sessions without a bar
+    such as "XHKG"), a bar dated on a day the exchange was closed, or after
+    the calendar's last session, is an error too; sessions without a bar
     are not (trading halts happen): see `check_gaps`.
+
+    A vendor's full history may start before the calendar does (the
+    calendars begin in 1970 at the earliest, see `incident.io.calendars`):
+    bars before the calendar's first session are kept without a calendar
+    check, as are
+    bars outside `check_between` = (first, last) dates when given (the
+    sessions a study uses: `incident.market.sessions.study_dates`). Every
+    bar's date, order and values are checked all the same.
     """
     file = str(path)
     data = _read(path, file)
@@ -108,8 +116,13 @@ def read_prices(path: str | Path, calendar: str | None = None) -> pd.DataFrame:
     keep = ~null_row
     if calendar is None:
         _range_problems(found, day[keep], good[keep], rec)
-    elif not found.total and keep.any():
-        _calendar_problems(found, day[keep], good[keep], rec, calendar)
+    else:  # bars before the calendar are not checked against it, but must still be dates an index can hold
+        from incident.io.calendars import calendar as get_calendar
+
+        early = keep & (day < np.datetime64(get_calendar(calendar).first_session.date(), "us"))
+        _range_problems(found, day[early], good[early], rec)
+        if not found.total and keep.any():
+            _calendar_problems(found, day[keep], good[keep], rec, calendar, check_between)
     if found.total:
         raise IncidentError(found.capped())
 
@@ -177,15 +190,19 @@ def artefacts(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def check_gaps(df: pd.DataFrame, calendar: str = "XHKG") -> pd.DataFrame:
+def check_gaps(df: pd.DataFrame, calendar: str | None = None) -> pd.DataFrame:
     """Differences between the bars' dates and the exchange's sessions.
 
     One row per date from the first bar to the last that is a session without
     a bar ("missing session") or a bar on a closed day ("not a session").
+    `calendar` defaults to `incident.io.calendars.DEFAULT_CALENDAR`; dates
+    before the calendar's first session are not compared.
     """
-    from incident.io.calendars import sessions
+    from incident.io.calendars import DEFAULT_CALENDAR, as_calendar, sessions
 
+    calendar = as_calendar(calendar or DEFAULT_CALENDAR)
     have = pd.DatetimeIndex(df.index).as_unit("ns")
+    have = have[have >= calendar.first_session]  # the calendar cannot say before it begins
     columns = ["date", "problem"]
     if len(have) == 0:
         return pd.DataFrame(columns=columns)
@@ -570,19 +587,28 @@ def _range_problems(found: _Problems, day: np.ndarray, rows: np.ndarray, rec) ->
         int(rec["line"][r])), order=100)
 
 
-def _calendar_problems(found: _Problems, day: np.ndarray, rows: np.ndarray, rec, name: str) -> None:
-    """Bars on days the exchange was closed, and bars outside the years the calendar covers."""
+def _calendar_problems(found: _Problems, day: np.ndarray, rows: np.ndarray, rec, name: str, between=None) -> None:
+    """Bars on days the exchange was closed, and bars after the calendar's last session.
+
+    Bars before the calendar's first session, and outside `between` (first,
+    last) when given, are not checked: the calendar cannot say, or the study
+    does not use them.
+    """
     from incident.io.calendars import calendar
 
     c = calendar(name)
     first, last = np.datetime64(c.first_session.date(), "us"), np.datetime64(c.last_session.date(), "us")
-    outside = (day < first) | (day > last)
+    checked = day >= first
+    if between is not None:
+        lo, hi = (np.datetime64(pd.Timestamp(d).date(), "us") for d in between)
+        checked &= (day >= lo) & (day <= hi)
+    after = checked & (day > last)
     span = f"{c.first_session.date()}..{c.last_session.date()}"
     at = _Index(rows)
-    found.add(rows[outside], rec, lambda r: Problem(
+    found.add(rows[after], rec, lambda r: Problem(
         found.file, "date", f"{_iso(day[at[int(r)]])} is outside the {name} calendar's range ({span}); "
         "no session can be checked there", int(rec["line"][r])), order=100)
-    closed = ~outside & ~np.isin(day, c.sessions.as_unit("us").to_numpy())
+    closed = checked & ~after & ~np.isin(day, c.sessions.as_unit("us").to_numpy())
     found.add(rows[closed], rec, lambda r: Problem(
         found.file, "date", f"{_iso(day[at[int(r)]])} is not a {name} session (the exchange was closed)",
         int(rec["line"][r])), order=100)

@@ -177,7 +177,7 @@ def event_study(
     est = r.loc[est_lo:est_hi].set_index("date")
     dropped = est.index[est["flagged"] | est[["stock", "benchmark"]].isna().any(axis=1)]
     fit = fit_model(est["stock"].drop(dropped), est["benchmark"].drop(dropped), model)
-    _missing_returns(r, windows, stock_close, bench_close)
+    check_window_returns(r, windows, stock_close, bench_close)
 
     from scipy.special import stdtr  # Student t CDF; scipy.stats costs three times the import
 
@@ -250,6 +250,7 @@ def event_returns(
     exclude: Iterable = (),
     sessions: pd.DatetimeIndex | None = None,
     names: tuple[str, str] = ("the days", "the days"),
+    pad_to: int | None = None,
 ) -> pd.DataFrame:
     """Returns of the stock and benchmark from event day `first` to `last`, indexed by event day.
 
@@ -257,7 +258,9 @@ def event_returns(
     `exclude`). Day 0 as in `event_study`; a session without a close is a
     NaN return (give `sessions`). For one event's study, and for stacking
     events into a `study`. `names` say, in an error, what the first and the
-    last day belong to.
+    last day belong to. `pad_to` (beyond `last`) adds the days up to it where
+    prices exist and NaN rows (no date) after the last price: days for a
+    figure, which must not make a study fail.
     """
     closes = _aligned_closes(stock_close, bench_close, sessions)
     r = closes.pct_change(fill_method=None).iloc[1:]
@@ -272,12 +275,17 @@ def event_returns(
         raise ValueError(f"{names[1]} reaches day {last}, after the last price ({r.index[-1].date()})")
     flagged = pd.DatetimeIndex(pd.to_datetime(list(exclude))).as_unit("ns").normalize()
     touched = _touched(closes.index, flagged)
-    sub = r.iloc[pos0 + first : pos0 + last + 1]
-    return pd.DataFrame(
+    end = max(last, pad_to if pad_to is not None else last)
+    sub = r.iloc[pos0 + first : pos0 + end + 1]
+    out = pd.DataFrame(
         {"date": sub.index, "stock": sub["stock"].to_numpy(), "benchmark": sub["benchmark"].to_numpy(),
          "flagged": sub.index.isin(touched)},
-        index=pd.Index(np.arange(first, last + 1), name="day"),
+        index=pd.Index(np.arange(first, first + len(sub)), name="day"),
     )
+    if len(out) <= end - first:  # figure days after the last price
+        out = out.reindex(pd.Index(np.arange(first, end + 1), name="day"))
+        out["flagged"] = out["flagged"].fillna(False).astype(bool)
+    return out
 
 
 def compare_models(
@@ -322,8 +330,12 @@ def check_sigma(sigma: float, stock: np.ndarray, model: str, which: str = "the e
                              "abnormal returns cannot be tested against a variance of zero", "stock")
 
 
-def _missing_returns(r: pd.DataFrame, windows, stock_close: pd.Series, bench_close: pd.Series) -> None:
-    """ValueError naming the first session without a close that leaves a window's CAR undefined."""
+def check_window_returns(r: pd.DataFrame, windows, stock_close: pd.Series, bench_close: pd.Series) -> None:
+    """PriceDataError naming the first session without a close that leaves a window's CAR undefined.
+
+    `r` is `event_returns`' table; a session the calendar has and a price file
+    lacks is refused rather than giving a NaN CAR.
+    """
     for a, b in windows:
         for day in range(a, b + 1):
             row = r.loc[day]

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from incident.market.eventstudy import (
-    DEFAULT_ESTIMATION, DEFAULT_WINDOWS, EventStudy, PriceDataError, event_returns, event_study, window_label,
+    DEFAULT_ESTIMATION, DEFAULT_WINDOWS, EventStudy, PriceDataError, check_window_returns, event_returns, event_study,
+    window_label,
 )
 from incident.core.model import Incident, Market
 from incident.io.loader import file_label
@@ -39,19 +40,40 @@ def market_section(inc: Incident) -> Market:
 
 
 # -- event study --------------------------------------------------------------
-def excluded_bars(inc: Incident, prices: Prices | None = None) -> pd.DataFrame:
-    """Flagged bars of the stock and the benchmark (left out of every fit); once per incident for its own prices."""
+def excluded_bars(inc: Incident, prices: Prices | None = None, keep_placeholder_closes: bool = False) -> pd.DataFrame:
+    """Flagged bars of the stock and the benchmark (left out of every fit); once per incident for its own prices.
+
+    With `keep_placeholder_closes`, a bar whose only flag is the vendor's
+    placeholder (open = high = low = close, volume 0: its close may be right,
+    the other fields were filled in) is not excluded: its close is used.
+    """
     if prices is None:
-        return inc.memo(("excluded_bars",), lambda: excluded_bars(inc, market_prices(inc)))
+        return inc.memo(("excluded_bars", keep_placeholder_closes),
+                        lambda: excluded_bars(inc, market_prices(inc), keep_placeholder_closes))
     stock, bench = prices
     market = market_section(inc)
     parts = []
     for name, df in ((market.ticker, stock), (market.benchmark, bench)):
-        flagged = artefacts(df).reset_index()
+        flagged = artefacts(df)
+        if keep_placeholder_closes:
+            flagged = flagged[~placeholder_only(flagged)]
+        flagged = flagged.reset_index()
         flagged.insert(0, "series", name)
         parts.append(flagged)
     table = pd.concat(parts, ignore_index=True)
     return table.sort_values(["date", "series"], kind="stable").reset_index(drop=True)
+
+
+def placeholder_only(flagged: pd.DataFrame) -> pd.Series:
+    """Flagged bars (`artefacts`' rows) whose only fault is the placeholder: open = high = low = close, volume 0.
+
+    No other rule can fire on such a bar (all four prices are equal and the
+    volume is 0), so its close is as good as the vendor's close ever is.
+    """
+    if flagged.empty or not {"open", "high", "low", "close", "volume"} <= set(flagged.columns):
+        return pd.Series(False, index=flagged.index)
+    o, h, l, c, v = (flagged[k] for k in ("open", "high", "low", "close", "volume"))
+    return (o == h) & (h == l) & (l == c) & (v == 0)
 
 
 def market_event_study(
@@ -61,25 +83,28 @@ def market_event_study(
     windows=DEFAULT_WINDOWS,
     span: tuple[int, int] | None = None,
     prices: Prices | None = None,
+    keep_placeholder_closes: bool = False,
 ) -> EventStudy:
     """The event study of the incident's stock against its benchmark.
 
     Day 0 is the session of the incident's start (`sessions.day_zero`);
     days are counted in the exchange's sessions; flagged bars of either
-    series are left out of the fit. Computed once per incident and arguments
-    for its own prices; other `prices` are studied afresh.
+    series are left out of the fit (but see `excluded_bars`). Computed once
+    per incident and arguments for its own prices; other `prices` are
+    studied afresh.
     """
     if prices is not None:
-        return _market_event_study(inc, model, estimation, windows, span, prices)
-    key = ("event_study", model, estimation, tuple(map(tuple, windows)), span)
-    return inc.memo(key, lambda: _market_event_study(inc, model, estimation, windows, span, None))
+        return _market_event_study(inc, model, estimation, windows, span, prices, keep_placeholder_closes)
+    key = ("event_study", model, estimation, tuple(map(tuple, windows)), span, keep_placeholder_closes)
+    return inc.memo(key, lambda: _market_event_study(inc, model, estimation, windows, span, None,
+                                                     keep_placeholder_closes))
 
 
-def _market_event_study(inc, model, estimation, windows, span, prices) -> EventStudy:
+def _market_event_study(inc, model, estimation, windows, span, prices, keep=False) -> EventStudy:
     def study(stock, bench, day0, **kwargs):
         return event_study(stock, bench, day0, estimation=estimation, windows=windows, model=model, span=span, **kwargs)
 
-    return _on_prices(inc, prices, study)
+    return _on_prices(inc, prices, study, keep)
 
 
 def price_sessions(stock: pd.DataFrame, bench: pd.DataFrame, calendar) -> pd.DatetimeIndex:
@@ -87,13 +112,14 @@ def price_sessions(stock: pd.DataFrame, bench: pd.DataFrame, calendar) -> pd.Dat
     return sessions(min(stock.index[0], bench.index[0]), max(stock.index[-1], bench.index[-1]), calendar)
 
 
-def _on_prices(inc: Incident, prices: Prices | None, compute):
+def _on_prices(inc: Incident, prices: Prices | None, compute, keep_placeholder_closes: bool = False):
     """`compute(stock closes, benchmark closes, day 0, exclude=flagged days, sessions=...)` on the incident's
     prices; a ValueError (day 0 outside the prices, say) becomes an IncidentError naming day 0's field."""
     stock, bench = prices or market_prices(inc)
     day0 = day_zero(inc)
     try:
-        return compute(stock["close"], bench["close"], day0, exclude=excluded_bars(inc, prices)["date"],
+        return compute(stock["close"], bench["close"], day0,
+                       exclude=excluded_bars(inc, prices, keep_placeholder_closes)["date"],
                        sessions=price_sessions(stock, bench, market_section(inc).exchange))
     except ValueError as exc:
         if isinstance(exc, IncidentError):
@@ -109,13 +135,23 @@ def _on_prices(inc: Incident, prices: Prices | None, compute):
 
 
 STUDY_WINDOWS: tuple[tuple[int, int], ...] = ((0, 0), (0, 1), (0, 4), (-1, 1))
-STUDY_SPAN = (-10, 20)  # the days the study keeps for its figures
+FIGURE_SPAN = (-10, 20)  # the days kept for the figures, where prices exist; no statistic uses them
 
 
-def incident_returns(inc: Incident, first: int, last: int, prices: Prices | None = None) -> pd.DataFrame:
-    """The incident's stock and benchmark returns from event day `first` to `last` (see `eventstudy.event_returns`)."""
-    return _on_prices(inc, prices, lambda stock, bench, day0, **kwargs: event_returns(stock, bench, day0, first, last,
-                                                                                         **kwargs))
+def incident_returns(inc: Incident, first: int, last: int, prices: Prices | None = None, pad_to: int | None = None,
+                     windows=(), keep_placeholder_closes: bool = False) -> pd.DataFrame:
+    """The incident's stock and benchmark returns from event day `first` to `last` (see `eventstudy.event_returns`).
+
+    Days after `last` up to `pad_to` are kept where prices exist (NaN after);
+    a session without a close inside one of `windows` is an IncidentError
+    naming it and the price file, never a NaN CAR.
+    """
+    def compute(stock, bench, day0, **kwargs):
+        r = event_returns(stock, bench, day0, first, last, pad_to=pad_to, **kwargs)
+        check_window_returns(r, windows, stock, bench)
+        return r
+
+    return _on_prices(inc, prices, compute, keep_placeholder_closes)
 
 
 def incidents_study(
@@ -123,22 +159,34 @@ def incidents_study(
     windows=STUDY_WINDOWS,
     model: str = "market",
     estimation: tuple[int, int] = DEFAULT_ESTIMATION,
-    span: tuple[int, int] = STUDY_SPAN,
+    span: tuple[int, int] = FIGURE_SPAN,
+    rank_span: tuple[int, int] | None = None,
+    keep_placeholder_closes: bool = False,
 ):
     """The study of many incidents' stocks (`study.market_study`), each on its own calendar and benchmark.
 
     Each event's returns are counted in its own exchange's sessions from its
-    own day 0; flagged bars are left out of its fit. `events` of the result
-    holds id, ticker, benchmark, exchange, day0 and the rule that set it.
+    own day 0; flagged bars are left out of its fit (see `excluded_bars` for
+    `keep_placeholder_closes`). Each event needs prices over its estimation
+    window and its event windows only; the figure days of `span` after the
+    last price are NaN. `rank_span` as in `market_study` (default: the
+    estimation window plus the tested window). Event windows that share
+    calendar dates are found (`MarketStudy.overlaps`) and the KP-adjusted
+    tests added. `events` of the result holds id, ticker, benchmark,
+    exchange, day0 and the rule that set it.
     """
     from incident.market.sessions import day_zero_rule
     from incident.market.study import market_study
 
     windows = [(int(a), int(b)) for a, b in windows]
-    last = max(span[1], *(b for _, b in windows))
+    if not windows:
+        raise IncidentError.single("<study>", "give at least one event window")
+    first = min(estimation[0], span[0], rank_span[0] if rank_span else 0)
+    last = max(b for _, b in windows) if rank_span is None else max(rank_span[1], *(b for _, b in windows))
     rows: list[dict[str, Any]] = []
     stock: list[np.ndarray] = []
     bench: list[np.ndarray] = []
+    dates: list[np.ndarray] = []
     seen: dict[str, Incident] = {}
     for inc in incidents:
         if inc.id in seen:  # one event counted twice would halve every test's standard error for nothing
@@ -146,7 +194,8 @@ def incidents_study(
             raise IncidentError.single(file_label(inc), f"incident {inc.id!r} is in the study twice ({where}); "
                                                         "give each incident once", path="id")
         seen[inc.id] = inc
-        r = incident_returns(inc, estimation[0], last)
+        r = incident_returns(inc, first, last, pad_to=span[1], windows=windows,
+                             keep_placeholder_closes=keep_placeholder_closes)
         market = market_section(inc)
         event = (market.ticker.strip().casefold(), inc.market.exchange, r.at[0, "date"])
         twin = next((row["id"] for row in rows if (row["ticker"].strip().casefold(), row["exchange"], row["day0"])
@@ -156,14 +205,16 @@ def incidents_study(
                                                         f"day 0 {_day(event[2])}); give each event once", path="market")
         # a flagged bar is left out of the fit, as in the single-event study; in the event window it stays
         est = (r.index <= estimation[1]) & r["flagged"].to_numpy()
-        stock.append(r["stock"].mask(est).to_numpy())
-        bench.append(r["benchmark"].mask(est).to_numpy())
+        stock.append(r["stock"].mask(est).to_numpy(float))
+        bench.append(r["benchmark"].mask(est).to_numpy(float))
+        dates.append(r["date"].to_numpy("datetime64[ns]"))
         rows.append({"id": inc.id, "ticker": market.ticker, "benchmark": market.benchmark,
                      "exchange": market.exchange, "day0": r.at[0, "date"], "rule": day_zero_rule(inc)})
     events = pd.DataFrame(rows).set_index("id")
-    days = range(estimation[0], last + 1)
+    days = range(first, max(last, span[1]) + 1)
     try:
-        return market_study(stock, bench, days, estimation, windows, model=model, span=span, events=events)
+        return market_study(stock, bench, days, estimation, windows, model=model, span=span, events=events,
+                            rank_span=rank_span, dates=np.array(dates))
     except ValueError as exc:  # every event passed its own checks: what is left is about the arguments
         raise IncidentError.single("<study>", str(exc)) from None
 
@@ -199,32 +250,6 @@ def market_summary(inc: Incident, model: str = "market") -> dict:
         "missing_sessions": sorted({_day(d) for d in gaps.loc[gaps["problem"] == "missing session", "date"]}),
     }
 
-
-def check_market(inc: Incident) -> None:
-    """Compute what the reports compute from the market section; IncidentError naming the file and field if any fails.
-
-    `incident.load` checks the file itself (its fields and the rules between
-    them); this is the check that needs the data files and the exchange
-    calendar, which the loader, below this layer, cannot do: the price files
-    are read, day 0 is placed, the event study is fitted under every model,
-    every milestone gets its session, the prices are rebased and the claims
-    are checked. `incident validate` and the report call it before anything
-    runs, so a broken price file or an impossible day 0 is one line and exit 2,
-    never a notebook that fails halfway. Every result is kept on `inc`, so the
-    report computes nothing twice.
-    """
-    if inc.market is None:
-        return
-    from incident.analysis.claims import check_claims
-    from incident.market.eventstudy import MODELS
-    from incident.market.sessions import session_table
-
-    market_summary(inc)  # the price files, their flagged bars and gaps, day 0 and the default event study
-    for model in MODELS:
-        market_event_study(inc, model=model)
-    session_table(inc)
-    rebased_prices(inc)
-    check_claims(inc)
 
 
 def rebased_prices(inc: Incident, base_date=None, prices: Prices | None = None) -> pd.DataFrame:

@@ -25,7 +25,9 @@ also used for Nasdaq listings) the close is 16:00 New York time, 13:00 on the
 early-close days before Independence Day, after Thanksgiving and on Christmas
 Eve; news at 16:05 on a Friday belongs to Monday's session (or Tuesday's after
 a Monday holiday). An incident can override its day 0 with `market.day0` and
-a stated `market.day0_reason` (e.g. the market learned of it only later).
+a stated `market.day0_reason` (e.g. the market learned of it only later);
+other days that could be day 0 (`market.day0_alternatives`) are studied beside
+it by `incident.market.dayzero`.
 
 Errors caused by the incident's data (an unknown calendar, a start outside the
 calendar, a day 0 that is not a session) raise `IncidentError` naming the
@@ -73,6 +75,24 @@ def relative_day(session, day0, cal=DEFAULT_CALENDAR) -> int:
     return int(days.get_loc(a) - days.get_loc(b))
 
 
+def study_dates(day0, first: int, last: int, cal=DEFAULT_CALENDAR) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The dates of the bars a study from event day `first` to `last` uses: for checking them against the calendar.
+
+    From the close before day `first` (its return needs it) to day `last`,
+    counted in the calendar's sessions from `day0` (or the first session
+    after it); cut at the calendar's ends, where the study itself will say
+    what is missing. For `incident.io.prices.read_prices(check_between=...)`,
+    so that a vendor's bar from decades before the event cannot refuse it.
+    """
+    c = _cal(cal)
+    if first > last:
+        raise ValueError(f"event day {first} is after event day {last}")
+    days = c.sessions
+    at = int(days.searchsorted(pd.Timestamp(day0).normalize()))
+    lo, hi = at + first - 1, at + last
+    return days[min(max(lo, 0), len(days) - 1)], days[min(max(hi, 0), len(days) - 1)]
+
+
 def day_zero(inc: Incident) -> pd.Timestamp:
     """Day 0 of the incident's event study: the first session whose trading could react.
 
@@ -114,6 +134,14 @@ def day_zero_field(inc: Incident) -> str:
     if inc.market is not None and inc.market.day0 is not None:
         return "market.day0"
     return _start_ref(inc)[1]
+
+
+def day_zero_milestone(inc: Incident) -> str | None:
+    """The id of the milestone day 0 is placed from; None when `market.day0` overrides it or the start is a time."""
+    if inc.market is not None and inc.market.day0 is not None:
+        return None
+    ref = _start_ref(inc)[0]
+    return ref if any(m.id == ref for m in inc.milestones) else None
 
 
 def session_table(inc: Incident) -> pd.DataFrame:

@@ -12,8 +12,13 @@ from incident.plots.style import COLOURS, axes_for, house_style, source_line, su
 SOURCE = "Prices: adjusted daily closes (Yahoo Finance via the incidents' price files)"
 
 
-def plot_caar(study: MarketStudy, *, ax=None, start: int = -10, end: int = 20, level: float = 0.95, sources=None):
+def plot_caar(study: MarketStudy, *, ax=None, start: int = 0, end: int = 20, level: float = 0.95, sources=None):
     """The mean CAR (CAAR) cumulated from day `start`, its `level` band, and each event's CAR path faint behind it.
+
+    By default the CARs cumulate from day 0, so drift before the event is
+    not folded into the picture; `start=-10` cumulates from day −10 to show
+    that drift. Days after an event's last price are left out of its path
+    (and of the mean's N).
 
     The band is CAAR ± t quantile × the cross-sectional standard error of
     the day's CARs (N − 1 dof): it says how far the mean could be from zero
@@ -22,34 +27,42 @@ def plot_caar(study: MarketStudy, *, ax=None, start: int = -10, end: int = 20, l
     """
     from scipy.special import stdtrit  # Student t quantile
 
+    first = int(study.ar.columns[0])
+    if start < first:
+        raise ValueError(f"the study keeps abnormal returns from day {first}; it cannot cumulate from day {start}")
     ar = study.ar.loc[:, start:end]
     car = ar.cumsum(axis=1, skipna=False)
     path = study.caar_path(start).loc[:end]
+    path = path[path["n"] >= 2]  # a mean of fewer than two events has no band
     days = path.index.to_numpy()
+    car = car.loc[:, days]
     q = stdtrit(np.maximum(path["n"].to_numpy() - 1, 1), 0.5 + level / 2)
+    # every path starts at zero the session before it cumulates
+    x = np.r_[days[0] - 1, days]
+    caar = np.r_[0.0, path["caar"].to_numpy()]
+    half = np.r_[0.0, q * path["se"].to_numpy()]
     with house_style():
         ax = axes_for(ax, (9, 5))
         for name, row in car.iterrows():
-            ax.plot(days, row.to_numpy(), color=COLOURS["grey"], linewidth=0.9, alpha=0.55, gid=f"car-{name}")
-        ax.fill_between(days, path["caar"] - q * path["se"], path["caar"] + q * path["se"], color=COLOURS["blue"],
+            ax.plot(x, np.r_[0.0, row.to_numpy()], color=COLOURS["grey"], linewidth=0.9, alpha=0.55, gid=f"car-{name}")
+        ax.fill_between(x, caar - half, caar + half, color=COLOURS["blue"],
                         alpha=0.18, linewidth=0, label=f"{level:.0%} band (cross-sectional)", gid="caar-band")
-        ax.plot(days, path["caar"], color=COLOURS["blue"], linewidth=2.2, label=f"CAAR ({len(car)} events)",
-                gid="caar")
+        ax.plot(x, caar, color=COLOURS["blue"], linewidth=2.2, label=f"CAAR ({len(car)} events)", gid="caar")
         ax.axhline(0, color=COLOURS["ink"], linewidth=0.6)
         ax.axvline(-0.5, color=COLOURS["vermillion"], linestyle=":", linewidth=1)
-        ax.annotate("day 0", (0, 0), xycoords=("data", "axes fraction"), xytext=(2, 3), textcoords="offset points",
-                    fontsize=8, color=COLOURS["vermillion"])
-        ax.set_xlim(days[0], days[-1] + 0.22 * (days[-1] - days[0]))  # room for the names
-        ax.set_xticks([d for d in days if d % 5 == 0])
-        ax.spines["bottom"].set_bounds(days[0], days[-1])
-        _label_ends(ax, car.iloc[:, -1], days[-1])
+        ax.annotate("day 0", (-0.5, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
+                    textcoords="offset points", fontsize=8, color=COLOURS["vermillion"])
+        ax.set_xlim(x[0], x[-1] + 0.22 * (x[-1] - x[0]))  # room for the names
+        ax.set_xticks([d for d in x if d % 5 == 0])
+        ax.spines["bottom"].set_bounds(x[0], x[-1])
+        _label_ends(ax, car.ffill(axis=1).iloc[:, -1], days[-1])
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_xlabel("sessions from day 0 (each event on its own exchange's calendar)")
-        ax.set_ylabel(f"cumulative abnormal return from day {start}")
+        ax.set_ylabel("cumulative abnormal return from day " + number(start))
         ax.legend(loc="lower left", frameon=False, fontsize=8)
         subtitle(ax, "Cumulative abnormal returns around the incidents",
-                 f"Mean (blue) and each event (grey); {study.model} model, estimation {study.estimation[0]}.."
-                 f"{study.estimation[1]}")
+                 f"Mean (blue) and each event (grey), cumulated from day {number(start)}; {study.model} model, "
+                 f"estimation {number(study.estimation[0])}..{number(study.estimation[1])}")
         if sources := _sources(study, sources):
             source_line(ax, sources)
     return ax

@@ -10,7 +10,9 @@ matplotlib's global settings alone:
 - `plot_group_comparison`: one stage across groups, sorted by median, with
   the median's bootstrap CI and n in each label;
 - `plot_quarterly_trend`: per quarter, the median with its CI band over bars
-  counting the incidents;
+  counting the incidents, from the first quarter where the stage is known;
+  the band only over quarters that have a CI, the line broken and marked
+  where its source changes;
 - `plot_duration_ecdf`, `plot_duration_histogram`: the older hour-based figures.
 """
 
@@ -21,6 +23,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from incident.analysis.history import MIN_N_FOR_CI, ecdf, group_key, median_ci, quarterly_trend
+from incident.analysis.history_coverage import from_first_known, quarter_sources, source_changes
 from incident.io.history_schema import STAGE_NAMES, shown_stages
 from incident.plots.style import COLOURS, axes_for, house_style
 
@@ -193,7 +196,7 @@ def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", *, a
                           [f"{name} (n={len(v):,})" for name, v in groups], fontsize=8)
             ax.set_xscale("log")
             duration_axis(ax.xaxis)
-        ax.set_xlabel(f"{STAGE_NAMES.get(stage, stage)}, minutes (log scale)")
+        ax.set_xlabel(f"{STAGE_NAMES.get(stage, stage)}, minutes from the start (log scale)")
         ax.set_title(f"{STAGE_NAMES.get(stage, stage).capitalize()} by {by}, sorted by median "
                      f"(red: median; blue: its 95% CI where n ≥ {MIN_N_FOR_CI})", loc="left", fontsize=10)
         ax.grid(alpha=0.3, axis="x", which="major")
@@ -208,11 +211,20 @@ def _from_zero(x: pd.Series, share: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None):
     """Per quarter: bars counting the incidents, and the median of `stage` with its CI band (log axis).
 
-    The median is drawn where the quarter has a known value, the band where
-    n ≥ MIN_N_FOR_CI (see `quarterly_trend`).
+    Quarters run from the first where the stage is known (`from_first_known`):
+    earlier ones say only that it was not recorded. The median is drawn where
+    the quarter has a known value, the band only over quarters with a CI
+    (n ≥ MIN_N_FOR_CI), broken where one has none rather than interpolated
+    across it; a lone quarter with a CI is a vertical bar. Where the sources
+    of the known values change (`source_changes`, e.g. ISSRE'22 postmortems
+    then GitHub's status page), the line is broken and a dashed line marks
+    the change, labelled with the sources from there on.
     """
-    trend = quarterly_trend(table, stage)
+    full = quarterly_trend(table, stage)
+    trend = from_first_known(full)
     trend = trend[trend["quarter"] != "(unknown)"].reset_index(drop=True)
+    skipped = int((full["quarter"] != "(unknown)").sum()) - len(trend)
+    changes = source_changes(trend, quarter_sources(table, stage)) if len(trend) else []
     with house_style():
         ax = axes_for(ax, (10, 4.5))
         x = np.arange(len(trend))
@@ -222,25 +234,46 @@ def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None):
         counts.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole incidents, not 0.25 steps
         counts.tick_params(axis="y", labelsize=8, colors=COLOURS["faint"])
         counts.spines["right"].set_visible(True)
-        counts.set_ylim(0, max(1, trend["records"].max()) * 3)  # bars in the lower third, under the line
+        counts.set_ylim(0, max(1, trend["records"].max() if len(trend) else 1) * 3)  # bars under the line
         ax.set_zorder(counts.get_zorder() + 1)
         ax.patch.set_visible(False)
-        has_median = trend["n"] > 0
-        if has_median.any():
-            band = trend["median_ci_low"].notna()
-            ax.fill_between(x[band], trend.loc[band, "median_ci_low"].clip(lower=SHORTEST),
-                            trend.loc[band, "median_ci_high"].clip(lower=SHORTEST), color=COLOURS["vermillion"],
-                            alpha=0.2, lw=0, label=f"95% CI of the median (n ≥ {MIN_N_FOR_CI})")
-            ax.plot(x, trend["median"].clip(lower=SHORTEST), "o-",  # NaN (no known value) breaks the line
-                    color=COLOURS["vermillion"], ms=3, lw=1.5, label="median")
+        if (trend["n"] > 0).any():
+            _draw_band(ax, x, trend)
+            median = trend["median"].clip(lower=SHORTEST).to_numpy()
+            bounds = [0] + [pos for pos, _ in changes] + [len(trend)]
+            for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):  # one piece per source: never joined across
+                ax.plot(x[a:b], median[a:b], "o-", color=COLOURS["vermillion"], ms=3, lw=1.5,  # NaN breaks it too
+                        label="median" if i == 0 else None)
             ax.set_yscale("log")
             duration_axis(ax.yaxis)
-            ax.legend(fontsize=8, frameon=False, loc="upper left")
+            for j, (pos, sources) in enumerate(changes):
+                ax.axvline(pos - 0.5, color=COLOURS["grey"], lw=1, ls="--",
+                           label="source changes" if j == 0 else None)
+                ax.annotate(f"from here: {sources}", (pos - 0.5, 1), xycoords=("data", "axes fraction"),
+                            xytext=(3, -3), textcoords="offset points", ha="left", va="top", fontsize=7,
+                            color=COLOURS["grey"])
+            ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(0, 0.92) if changes else None)
         step = max(1, int(np.ceil(len(trend) / 12)))
         ax.set_xticks(x[::step], trend["quarter"].iloc[::step], fontsize=8)
         ax.set_xlim(-0.6, len(trend) - 0.4)
         ax.set_ylabel(f"{STAGE_NAMES.get(stage, stage)}, minutes (log scale)")
+        since = f"; from {trend['quarter'].iloc[0]}, before which no record gives it" if skipped and len(trend) else ""
         ax.set_title(f"{STAGE_NAMES.get(stage, stage).capitalize()} per quarter: median and its CI "
-                     f"(grey bars: incidents)", loc="left", fontsize=10)
+                     f"(grey bars: incidents{since})", loc="left", fontsize=10)
         ax.grid(alpha=0.3, axis="y", which="major")
         return ax
+
+
+def _draw_band(ax, x: np.ndarray, trend: pd.DataFrame) -> None:
+    """The median's CI over each run of consecutive quarters that have one; a lone quarter as a bar."""
+    has = trend["median_ci_low"].notna().to_numpy()
+    low = trend["median_ci_low"].clip(lower=SHORTEST).to_numpy()
+    high = trend["median_ci_high"].clip(lower=SHORTEST).to_numpy()
+    label = f"95% CI of the median (n ≥ {MIN_N_FOR_CI}; none where fewer)"
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], has.astype(int), [0]])))
+    for a, b in zip(edges[::2], edges[1::2]):  # [a, b): one run of quarters with a CI
+        if b - a == 1:
+            ax.vlines(x[a], low[a], high[a], color=COLOURS["vermillion"], alpha=0.3, lw=6, label=label)
+        else:
+            ax.fill_between(x[a:b], low[a:b], high[a:b], color=COLOURS["vermillion"], alpha=0.2, lw=0, label=label)
+        label = None

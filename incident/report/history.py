@@ -6,6 +6,13 @@ columns shown, with the labels and formats of its `*_COLUMNS` mapping (see
 `fragments.table`); the prose of each section is a template in
 `templates/sections/history/`, with the numbers it quotes (the bootstrap's
 resamples and seed, the targets) taken from the statistics' own constants.
+
+Every table shows all its rows (a long one scrolls): the trend tables every
+quarter from the first where the stage is known, the group tables every stage.
+What the statistics cover is said where they are shown: whether scheduled
+maintenance windows are in and how many (title block), and the stages a
+source gives only from some date on (`onsets`, in "What this history can and
+cannot show"; the trend of such a stage starts there).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from markupsafe import Markup
 from incident.analysis.history import (
     LEVEL, MIN_N_FOR_CI, N_BOOT, SEED, TARGETS, group_stats, import_report, quarterly_trend, within_targets,
 )
+from incident.analysis.history_coverage import from_first_known, maintenance_note, stage_onsets
 from incident.core.text import count, number, percent
 from incident.io.history_schema import STAGE_NAMES
 from incident.report.fragments import fragment, generated
@@ -32,7 +40,7 @@ SECTIONS = [
     ("import", "How the records were read"),
 ]
 HEADINGS = dict(SECTIONS)
-TREND_QUARTERS = 12  # the trend table's last quarters (the figure shows them all)
+TREND_STAGES = ("ttr", "ttm")  # the stages whose trend is shown, where some record knows them
 
 DISTRIBUTION = {  # minutes, over the records where the stage is known
     "mean": ("Mean (min)", "minutes"),
@@ -76,9 +84,39 @@ def title(history: pd.DataFrame, sources: list, group_by: list[str]) -> dict:
         meta.append(("Dates", f"{start.min():%Y-%m-%d} → {start.max():%Y-%m-%d} (incident starts, UTC)"))
     if group_by:
         meta.append(("Breakdowns", ", ".join(group_by)))
+    meta.append(("Maintenance windows", maintenance_text(maintenance_note(history))))
     meta += generated()
     return {"kicker": "Incident history", "title": headline(history, providers), "meta": meta,
             "contents": [(key, heading) for key, heading in SECTIONS if key != "groups" or group_by]}
+
+
+def maintenance_text(note: dict) -> str:
+    """What the statistics do with scheduled maintenance windows: '18 included in every statistic (...)'."""
+    n = note["records"]
+    if not n:
+        return "none in these sources"
+    if note["included"]:
+        return f"{count(n)} included in every statistic (each from its announcement to its completion)"
+    return f"{count(n)} left out of every statistic"
+
+
+def coverage(history: pd.DataFrame) -> dict:
+    """The coverage section's view: the maintenance windows' text and the stages known only from a date on."""
+    rows = onsets(history)
+    return {"maintenance": maintenance_text(maintenance_note(history)),
+            "onsets": [{"label": r.stage, "source": str(r.source), "since": r.since, "known": count(r.known),
+                        "after": count(r.after), "before": count(r.before)} for r in rows.itertuples()]}
+
+
+def onsets(history: pd.DataFrame) -> pd.DataFrame:
+    """The stages a source gives only from some date on (`stage_onsets`), with the stage in words."""
+    out = stage_onsets(history)
+    return out.assign(stage=out["stage"].map(stage_label), since=out["since"].dt.strftime("%Y-%m-%d"))
+
+
+def trend_stages(history: pd.DataFrame) -> list[str]:
+    """The TREND_STAGES some record knows: those the report shows a trend of."""
+    return [s for s in TREND_STAGES if history[s].notna().any()]
 
 
 def source_name(source) -> str:
@@ -108,8 +146,7 @@ def headline(history: pd.DataFrame, providers: pd.Series) -> str:
 def prose(key: str, **view) -> Markup:
     """Section `key`'s heading and its prose (`templates/sections/history/<key>.html.j2`)."""
     constants = {"level": percent(LEVEL, 0), "resamples": count(N_BOOT), "seed": SEED, "min_n": MIN_N_FOR_CI,
-                 "targets": [(STAGE_NAMES[s], minutes(m)) for s, m in TARGETS.items()],
-                 "quarters": TREND_QUARTERS}
+                 "targets": [(STAGE_NAMES[s], minutes(m)) for s, m in TARGETS.items()]}
     return fragment(f"history/{key}", key=key, heading=HEADINGS[key], **constants, **view)
 
 
@@ -139,22 +176,27 @@ def targets(history: pd.DataFrame) -> pd.DataFrame:
     return stages(within_targets(history))
 
 
-def group(history: pd.DataFrame, by: str, stage: str = "ttr") -> pd.DataFrame:
-    """One row per group of `by`: its records, and `stage`'s distribution where known."""
+def group(history: pd.DataFrame, by: str) -> pd.DataFrame:
+    """One row per group of `by` and stage: the group's records, and the stage's distribution where known."""
     groups = group_stats(history, by)
-    return groups[groups["stage"] == stage].drop(columns="stage").reset_index(drop=True)
+    return groups.assign(stage=groups["stage"].map(stage_label))
 
 
 def group_columns(by: str) -> dict:
-    """The group table's columns: the group (named for `by`), its records, and the distribution."""
+    """The group table's columns: the group (named for `by`), the stage, its records, and the distribution."""
     label = by.replace("-", " ")
-    return {"group": (label[0].upper() + label[1:], "text"), "N": ("Records", "count"), "n": ("Known", "count"),
-            **DISTRIBUTION}
+    return {"group": (label[0].upper() + label[1:], "text"), "stage": ("Stage", "text"), "N": ("Records", "count"),
+            "n": ("Known", "count"), **DISTRIBUTION}
 
 
 def trend(history: pd.DataFrame, stage: str = "ttr") -> pd.DataFrame:
-    """The last `TREND_QUARTERS` quarters of `quarterly_trend`."""
-    return quarterly_trend(history, stage).tail(TREND_QUARTERS).reset_index(drop=True)
+    """`quarterly_trend`, every quarter from the first where `stage` is known (`from_first_known`)."""
+    return from_first_known(quarterly_trend(history, stage))
+
+
+def trend_heading(stage: str) -> Markup:
+    """The heading of one stage's trend ('Time to resolve (ttr)')."""
+    return fragment("history/trend-stage", key=f"trend-{stage}", label=stage_label(stage))
 
 
 def imports(history: pd.DataFrame) -> pd.DataFrame:

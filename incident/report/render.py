@@ -489,7 +489,7 @@ def _titled(job: Job, incident_path) -> None:
     """
     inc = load(incident_path)
     if inc.market is not None:
-        from incident.market.reaction import check_market
+        from incident.market.checks import check_market
 
         check_market(inc)
     job.nb["metadata"]["title"] = f"Postmortem: {inc.title}"

@@ -8,12 +8,14 @@ prose of each section is a template in `templates/sections/study/`.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 from markupsafe import Markup
 
 from incident.core.model import Incident
 from incident.core.text import MISSING, count, is_missing, number, p_value, window_text
-from incident.market.study import TESTS, MarketStudy
+from incident.market.study import ADJUSTED, OVER_REJECTS, SIZE, TESTS, MarketStudy, conventions
 from incident.report.fragments import fragment, generated
 
 # (id, heading) in report order
@@ -21,6 +23,7 @@ SECTIONS = [
     ("events", "Events"),
     ("car", "Cumulative abnormal returns"),
     ("caar", "The mean across events, and its tests"),
+    ("conventions", "Conventions, and which tests hold their size"),
     ("day-0", "Day 0, event by event"),
     ("sources", "Price sources"),
 ]
@@ -42,8 +45,11 @@ TEST_COLUMNS = {
     "window": ("Window (sessions)", "text"),
     "n": ("Events", "count"),
     "caar": ("CAAR", "return"),
-    **{test: (test[0].upper() + test[1:], "written") for test in TESTS},
+    # a test that over-rejects on real returns is marked; the conventions section says how much
+    **{test: (test[0].upper() + test[1:] + (" *" if test in OVER_REJECTS else ""), "written") for test in TESTS},
 }
+CONVENTION_COLUMNS = {"convention": ("Convention", "text"), "statement": ("As computed here", "text")}
+SIZE_COLUMNS = {"test": ("Test", "text"), "size": ("In placebo studies on real returns (5 % level)", "text")}
 SOURCE_COLUMNS = {
     "incident": ("Incident", "text"),
     "title": ("Source", "text"),
@@ -80,7 +86,7 @@ def prose(key: str, study: MarketStudy | None = None) -> Markup:
     view = {}
     if study is not None:
         view = {"n": count(len(study.events)), "model": study.model, "estimation": window_text(*study.estimation),
-                "windows": windows(study)}
+                "windows": windows(study), "clustered": study.clustered}
     return fragment(f"study/{key}", key=key, heading=HEADINGS[key], **view)
 
 
@@ -101,13 +107,48 @@ def car_columns(study: MarketStudy) -> dict:
 
 
 def tests(study: MarketStudy) -> pd.DataFrame:
-    """One row per window: the events, the CAAR, and each test as 'statistic (p)'."""
+    """One row per window: the events, the CAAR, each test as 'statistic (p)'; with clustered events, r̄ and the
+    KP-adjusted tests too (`test_columns`)."""
     t = study.tests
     out = pd.DataFrame({"window": [window_text(a, b) for a, b in zip(t["start"], t["end"])],
                         "n": t["n"].to_numpy(), "caar": t["caar"].to_numpy()})
-    for test in TESTS:
+    for test in (*TESTS, *ADJUSTED):
         out[test] = [with_p(s, p) for s, p in zip(t[test], t[f"p {test}"])]
+    out["rbar"] = t["rbar"].to_numpy()
     return out
+
+
+def test_columns(study: MarketStudy) -> dict:
+    """The tests table's columns: the five tests, and where event windows share dates r̄ and the adjusted t."""
+    if not study.clustered:
+        return TEST_COLUMNS
+    return {**TEST_COLUMNS, "rbar": ("r̄ (KP)", "ratio"), **{test: (test[0].upper() + test[1:], "written")
+                                                            for test in ADJUSTED}}
+
+
+def clustering(study: MarketStudy) -> pd.DataFrame:
+    """The pairs of events whose windows share calendar dates, by window (empty when none do)."""
+    o = study.overlaps if study.overlaps is not None else pd.DataFrame(columns=["window", "event", "other"])
+    return o.assign(window=[window_text(*map(int, w.split(".."))) for w in o["window"]])
+
+
+CLUSTER_COLUMNS = {"window": ("Window (sessions)", "text"), "event": ("Incident", "text"),
+                   "other": ("Shares calendar dates with", "text")}
+
+
+def study_conventions(study: MarketStudy, flagged: str = "dropped") -> pd.DataFrame:
+    """The conventions behind every number of the report, one row each (`market.study.conventions`)."""
+    notes = conventions(study.model, study.estimation, study.rank_span, flagged)
+    notes.pop("size")
+    # the words are the command line's; here windows are written as the report writes them, with a true minus
+    days = re.compile(r"(?<![\w.])(-?\d+)\.\.(-?\d+)")
+    text = [days.sub(lambda m: window_text(int(m[1]), int(m[2])), v) for v in notes.values()]
+    return pd.DataFrame({"convention": [k.replace("_", " ").capitalize() for k in notes], "statement": text})
+
+
+def sizes() -> pd.DataFrame:
+    """How each test kept its size in the placebo studies on real returns (docs/market.md), one row per test."""
+    return pd.DataFrame({"test": [t + (" *" if t in OVER_REJECTS else "") for t in SIZE], "size": list(SIZE.values())})
 
 
 def with_p(statistic: float, p: float) -> str:
