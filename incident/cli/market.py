@@ -99,7 +99,8 @@ def cmd_market_study(args) -> int:
     from incident.market.reaction import STUDY_WINDOWS, incidents_study
     from incident.market.study import ADJUSTED, OVER_REJECTS, TESTS
 
-    incidents, skipped = [], []
+    incidents: list = []
+    skipped: list = []
     for path in args.paths:
         inc = load(path)
         (incidents if inc.market is not None else skipped).append(inc)

@@ -176,7 +176,7 @@ def _cache_path(name: str) -> Path | None:
     return cache_folder("calendars") / f"{name}-{release}-{CACHE_TAG}-{date.today():%Y-%m}.npz"
 
 
-def as_calendar(cal):
+def as_calendar(cal: "str | Sessions") -> Sessions:
     """A calendar from its code, or the calendar itself."""
     return calendar(cal) if isinstance(cal, str) else cal
 

@@ -200,13 +200,13 @@ def check_gaps(df: pd.DataFrame, calendar: str | None = None) -> pd.DataFrame:
     """
     from incident.io.calendars import DEFAULT_CALENDAR, as_calendar, sessions
 
-    calendar = as_calendar(calendar or DEFAULT_CALENDAR)
+    cal = as_calendar(calendar or DEFAULT_CALENDAR)
     have = pd.DatetimeIndex(df.index).as_unit("ns")
-    have = have[have >= calendar.first_session]  # the calendar cannot say before it begins
+    have = have[have >= cal.first_session]  # the calendar cannot say before it begins
     columns = ["date", "problem"]
     if len(have) == 0:
         return pd.DataFrame(columns=columns)
-    expected = sessions(have[0], have[-1], calendar)
+    expected = sessions(have[0], have[-1], cal)
     missing = expected.difference(have)
     extra = have.difference(expected)
     rows = [(d, "missing session") for d in missing] + [(d, "not a session") for d in extra]

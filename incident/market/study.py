@@ -334,7 +334,7 @@ def window_tests(ar: np.ndarray, sd: np.ndarray, dof: np.ndarray, days: np.ndarr
         factor = kp_factor(rbar, n)
         out["overlapping pairs"], out["rbar"] = int(pairs.sum() // 2), rbar
         for name, plain in ADJUSTED.items():
-            stat = out[plain] * factor
+            stat = float(out[plain]) * factor  # type: ignore[arg-type]  # a float statistic of the row
             out[name] = stat
             out[f"p {name}"] = float(2 * stdtr(n - 1, -abs(stat))) if np.isfinite(stat) else float("nan")
     return out

@@ -269,7 +269,7 @@ def _draw_band(ax, x: np.ndarray, trend: pd.DataFrame) -> None:
     has = trend["median_ci_low"].notna().to_numpy()
     low = trend["median_ci_low"].clip(lower=SHORTEST).to_numpy()
     high = trend["median_ci_high"].clip(lower=SHORTEST).to_numpy()
-    label = f"95% CI of the median (n ≥ {MIN_N_FOR_CI}; none where fewer)"
+    label: str | None = f"95% CI of the median (n ≥ {MIN_N_FOR_CI}; none where fewer)"
     edges = np.flatnonzero(np.diff(np.concatenate([[0], has.astype(int), [0]])))
     for a, b in zip(edges[::2], edges[1::2]):  # [a, b): one run of quarters with a CI
         if b - a == 1:
