@@ -5,18 +5,22 @@ importers read the file through one checked read (`read_json`, capped at
 MAX_FILE_BYTES), judge each time the same way (`time_problem`, `moment`),
 keep text as text on one line (`one_line`, `text_of`), show a bad value
 short in an error (`shown`) and write milestones of one shape (`milestone`).
+`check_records` names every bad record and field of a response at once, and
+`validated` checks each converted incident as an incident file, all or none.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
-from incident.core.errors import IncidentError
+from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
 from incident.io.files import read_bytes
+from incident.io.loader import as_record_problems, validate
 
 MAX_FILE_BYTES = 500_000_000  # a saved response beyond this is no export of a team's incidents
 QUOTE_MAX = 2_000  # a note longer than this is kept as text but not quoted
@@ -96,3 +100,39 @@ def milestone(mid: str, at: str, kind: str, title: str, description: str, source
     """An imported milestone: an API time is to the second."""
     return {"id": mid, "at": at, "precision": "second", "kind": kind, "title": title,
             "description": description, "sources": sources}
+
+
+def check_records(records: list, file: str, problems_of: Callable[[Any], list[tuple[str, str]]],
+                  where: Callable[[int, Any], str], noun: str = "incident") -> None:
+    """IncidentError naming each bad record's fields (`problems_of` gives (field, message) pairs) and each id
+    given twice, up to MAX_PROBLEMS; nothing if every record is sound."""
+    problems: list[Problem] = []
+    seen: Counter = Counter()
+    for i, raw in enumerate(records):
+        for field, message in problems_of(raw):
+            problems.append(Problem(file, f"{where(i, raw)}{'.' + field if field else ''}", message))
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            seen[raw["id"]] += 1
+            if seen[raw["id"]] == 2:
+                problems.append(Problem(file, where(i, raw), f"the same {noun} id appears more than once"))
+        if len(problems) > MAX_PROBLEMS:
+            raise IncidentError(capped(problems, stopped=True))
+    if problems:
+        raise IncidentError(capped(problems))
+
+
+def validated(converted: Iterable[tuple[dict, str]], file: str) -> list[dict]:
+    """The converted incidents (data, where its record is), each valid as an incident file; else IncidentError
+    with every record's problems, so that an import writes all of them or none."""
+    out: list[dict] = []
+    problems: list[Problem] = []
+    for data, where in converted:
+        try:
+            validate(data, file)
+        except IncidentError as exc:
+            problems += as_record_problems(exc, file, where)
+            continue
+        out.append(data)
+    if problems:
+        raise IncidentError(capped(problems))
+    return out

@@ -99,10 +99,9 @@ import pandas as pd
 
 from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
 from incident.io.history_schema import history_frame
-from incident.io.loader import as_record_problems, validate
 from incident.io.apijson import (
-    QUOTE_MAX, TEXT_MAX, milestone, moment, one_line, read_json, record_where, reference_name, shown, text_of,
-    time_problem,
+    check_records, milestone, moment, one_line, read_json, record_where, reference_name, shown, text_of,
+    time_problem, validated,
 )
 from incident.io.statuspage import incident_ids, write_imported
 
@@ -165,18 +164,9 @@ def read_incidentio(path: str | Path, updates: str | Path | None = None) -> list
     file = str(path)
     incidents, by_incident, updates_file = _read_all(path, updates)
     ids = incident_ids(SOURCE, [r["created_at"] for r in incidents], [r["id"] for r in incidents])
-    out, problems = [], []
-    for i, (raw, incident_id) in enumerate(zip(incidents, ids)):
-        data = _incident_data(raw, by_incident.get(raw["id"], []), file, updates_file, i, incident_id)
-        try:
-            validate(data, file)
-        except IncidentError as exc:
-            problems += as_record_problems(exc, file, record_where('incidents', i, raw))
-            continue
-        out.append(data)
-    if problems:
-        raise IncidentError(capped(problems))
-    return out
+    return validated(((_incident_data(raw, by_incident.get(raw["id"], []), file, updates_file, i, incident_id),
+                       record_where('incidents', i, raw)) for i, (raw, incident_id) in enumerate(zip(incidents, ids))),
+                     file)
 
 
 def import_incidentio(path: str | Path, out_dir: str | Path, updates: str | Path | None = None,
@@ -282,19 +272,7 @@ def _checked_incidents(body: Any, file: str) -> list[dict]:
     incidents = body["incidents"]
     if not incidents:
         raise IncidentError.single(file, "no incidents: the 'incidents' list is empty")
-    problems: list[Problem] = []
-    seen: Counter = Counter()
-    for i, raw in enumerate(incidents):
-        for where, message in _incident_problems(raw):
-            problems.append(Problem(file, f"{record_where('incidents', i, raw)}{'.' + where if where else ''}", message))
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-            seen[raw["id"]] += 1
-            if seen[raw["id"]] == 2:
-                problems.append(Problem(file, record_where('incidents', i, raw), "the same incident id appears more than once"))
-        if len(problems) > MAX_PROBLEMS:
-            raise IncidentError(capped(problems, stopped=True))
-    if problems:
-        raise IncidentError(capped(problems))
+    check_records(incidents, file, _incident_problems, lambda i, raw: record_where('incidents', i, raw))
     return incidents
 
 

@@ -83,10 +83,9 @@ import pandas as pd
 
 from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
 from incident.io.history_schema import history_frame
-from incident.io.loader import as_record_problems, validate
 from incident.io.apijson import (
-    QUOTE_MAX, TEXT_MAX, milestone, moment, one_line, read_json, reference_name, shown, text_of,
-    time_problem,
+    QUOTE_MAX, TEXT_MAX, check_records, milestone, moment, one_line, read_json, shown, text_of, time_problem,
+    validated,
 )
 from incident.io.statuspage import incident_ids, write_imported
 
@@ -122,19 +121,9 @@ def read_opsgenie(path: str | Path, timeline: str | Path | None = None) -> list[
     entries, _ = _timeline(timeline, kind, records)
     raw_ids = _raw_ids(records)
     ids = incident_ids(f"opsgenie {kind}", [r["createdAt"] for r in records], raw_ids)
-    out, problems = [], []
-    for i, (raw, incident_id) in enumerate(zip(records, ids)):
-        data = _incident_data(_facts(raw, kind, entries.get(raw["id"], [])), raw, file,
-                              str(timeline) if timeline is not None else None, i, incident_id)
-        try:
-            validate(data, file)
-        except IncidentError as exc:
-            problems += as_record_problems(exc, file, _where(i, raw))
-            continue
-        out.append(data)
-    if problems:
-        raise IncidentError(capped(problems))
-    return out
+    log = str(timeline) if timeline is not None else None
+    return validated(((_incident_data(_facts(raw, kind, entries.get(raw["id"], [])), raw, file, log, i, incident_id),
+                       _where(i, raw)) for i, (raw, incident_id) in enumerate(zip(records, ids))), file)
 
 
 def import_opsgenie(path: str | Path, out_dir: str | Path, timeline: str | Path | None = None,
@@ -211,19 +200,7 @@ def _checked_records(body: Any, file: str) -> tuple[str, list[dict]]:
     if not records:
         raise IncidentError.single(file, "no alerts or incidents: the 'data' list is empty")
     kind = _kind(records, file)
-    problems: list[Problem] = []
-    seen: Counter = Counter()
-    for i, raw in enumerate(records):
-        for field, message in _record_problems(raw, kind):
-            problems.append(Problem(file, f"{_where(i, raw)}{'.' + field if field else ''}", message))
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-            seen[raw["id"]] += 1
-            if seen[raw["id"]] == 2:
-                problems.append(Problem(file, _where(i, raw), f"the same {kind} id appears more than once"))
-        if len(problems) > MAX_PROBLEMS:
-            raise IncidentError(capped(problems, stopped=True))
-    if problems:
-        raise IncidentError(capped(problems))
+    check_records(records, file, lambda raw: _record_problems(raw, kind), _where, noun=kind)
     return kind, records
 
 
