@@ -22,13 +22,13 @@ report: $(STAMP)
 	$(BIN)/incident report data/weimob-2020 -o reports/weimob-2020.html
 
 # The browser checks of the report need Debian's chromium, and the figures' Chinese
-# names a CJK font; install them when we can (root with apt), otherwise those
-# tests are skipped outside CI.
+# names a CJK font; the Spark engine's tests need a Java runtime. Install them
+# when we can (root with apt), otherwise those tests are skipped outside CI.
 browser:
-	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } || \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && command -v java >/dev/null 2>&1; } || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) ; } || \
-	  echo "note: chromium or fonts-noto-cjk not installed; the browser and CJK tests will be skipped"
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk default-jre-headless >/dev/null) ; } || \
+	  echo "note: chromium, fonts-noto-cjk or java not installed; the browser, CJK and Spark tests will be skipped"
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -n $(JOBS)

@@ -59,10 +59,14 @@ def test_memory_without_sysconf_uses_psutil_else_a_fixed_default(monkeypatch):
 
 
 def test_connection_applies_the_settings():
-    with engine.connect("300MB", 1) as con:
-        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
-        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con = engine._connect("duckdb", "300MB", 1, "<test>")
+    try:
+        raw = con.con  # the DuckDB connection under ibis
+        assert raw.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+        limit = raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         assert limit.endswith(("MB", "MiB")) and 250 <= float(limit.split()[0]) <= 300
+    finally:
+        con.disconnect()
 
 
 def test_out_of_memory_is_one_line_naming_the_option(synthetic):

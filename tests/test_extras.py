@@ -30,17 +30,18 @@ def incident_without(modules: tuple[str, ...], *args, cwd=ROOT) -> subprocess.Co
                           timeout=300)
 
 
-NO_HISTORY_EXTRA = ("pyarrow", "duckdb")
+NO_HISTORY_EXTRA = ("pyarrow", "duckdb", "ibis", "pyspark")
 
 
 def test_the_history_libraries_are_an_extra_that_the_tests_install():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     names = {dep.split(">")[0].split("=")[0].split("[")[0].strip().lower() for dep in project["dependencies"]}
-    assert not names & {"pyarrow", "duckdb", "jupyterlab"}
+    assert not names & {"pyarrow", "duckdb", "ibis-framework", "pyspark", "jupyterlab"}
     extras = project["optional-dependencies"]
-    assert {d.split(">")[0] for d in extras["history"]} == {"pyarrow", "duckdb"}
+    assert {d.split(">")[0] for d in extras["history"]} == {"pyarrow", "duckdb", "ibis-framework[duckdb]"}
+    assert {d.split(">")[0] for d in extras["spark"]} == {"incident[history]", "pyspark"}
     assert {d.split(">")[0] for d in extras["lab"]} == {"jupyterlab"}
-    assert "incident[history]" in extras["test"]  # `make test` installs -e '.[test]'
+    assert "incident[history,spark]" in extras["test"]  # `make test` installs -e '.[test]'
 
 
 @pytest.mark.parametrize("args", [["validate", WEIMOB, ROOT / "data" / "okta-2022"], ["summary", WEIMOB]],

@@ -96,12 +96,12 @@ def test_bad_engine_options(saved, tmp_path, issre_dir, monkeypatch):
     monkeypatch.chdir(tmp_path)
     history_summary(path, by="component", engine="duckdb")
     with pytest.raises(ValueError, match="unknown engine"):
-        history_summary(path, engine="spark")
+        history_summary(path, engine="presto")
     with pytest.raises(ValueError, match="bootstrap needs the values in memory"):
         history_summary(path, engine="duckdb", method="bootstrap")
     with pytest.raises(ValueError, match="write the table"):
         history_summary(table, engine="duckdb")
-    with pytest.raises(IncidentError, match="reads Parquet"):
+    with pytest.raises(IncidentError, match="read Parquet"):
         history_summary(issre_dir, engine="duckdb")
     with pytest.raises(ValueError, match="cannot group by"):
         history_summary(path, by="colour", engine="duckdb")

@@ -121,18 +121,20 @@ def test_duckdb_with_bootstrap_is_a_one_line_refusal(good):
 def test_duckdb_errors_become_one_incident_error(good, monkeypatch):
     import duckdb
 
-    def fail(con, files, *_):
+    from incident.analysis import history_ibis
+
+    def fail(files, con):
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256 KiB")
 
-    monkeypatch.setattr(history_engine, "view", fail)
+    monkeypatch.setattr(history_ibis, "history_table", fail)
     with pytest.raises(IncidentError, match="INCIDENT_DUCKDB_MEMORY") as caught:
         history_summary(good, engine="duckdb")
     assert len(caught.value.problems) == 1 and caught.value.problems[0].file == str(good)
 
-    def broken(con, files, *_):
+    def broken(files, con):
         raise duckdb.InvalidInputException("Invalid Input Error: something\nwith a second line")
 
-    monkeypatch.setattr(history_engine, "view", broken)
+    monkeypatch.setattr(history_ibis, "history_table", broken)
     with pytest.raises(IncidentError, match="the DuckDB engine cannot read it: Invalid Input Error: something$"):
         history_summary(good, engine="duckdb")
 
@@ -188,7 +190,7 @@ def test_engine_choice(bomb, good, monkeypatch):
     with pytest.raises(IncidentError, match="--save builds the table in memory"):
         choose_engine([str(bomb)], save="out.parquet")
     monkeypatch.setattr(history_engine, "available", lambda module: False)
-    with pytest.raises(IncidentError, match=r"needs duckdb: pip install 'incident\[history\]'") as caught:
+    with pytest.raises(IncidentError, match=r"needs duckdb and ibis: pip install 'incident\[history\]'") as caught:
         choose_engine([str(bomb)])
     assert len(caught.value.problems) == 1 and caught.value.problems[0].file == str(bomb)
 

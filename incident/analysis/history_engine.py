@@ -1,14 +1,17 @@
-"""The history statistics on two engines: pandas in memory, or DuckDB over Parquet files.
+"""The history statistics on three engines: pandas in memory, DuckDB or Spark over Parquet files.
 
     history_summary(table_or_paths, by="provider")                        # pandas
-    history_summary("history.parquet", by="provider", engine="duckdb")    # DuckDB
+    history_summary("history.parquet", by="provider", engine="duckdb")    # DuckDB, out of core
+    history_summary(["a.parquet", "b.parquet"], engine="spark")           # Spark (local here, a cluster there)
 
 One signature, one result (the dict of `incident.analysis.history.history_summary`).
 The pandas engine holds the whole table in memory: fine up to a few million
-incidents (docs/history.md gives the measured limits). The DuckDB engine runs
-SQL over Parquet files: it reads only the columns a statistic needs, row group
-by row group, within a memory limit, spilling to a temporary folder when it
-must, so a history larger than memory is summarised on one machine.
+incidents (docs/history.md gives the measured limits), and the only one with
+the bootstrap CI of the median, which needs the values. DuckDB and Spark run
+the statistics of `incident.analysis.history_ibis`, each written once as an
+ibis expression that the engine runs where the data are: DuckDB reads only
+the columns a statistic needs, within a memory limit, spilling to a temporary
+folder when it must; Spark is for histories beyond one machine.
 
 DuckDB's memory limit and threads (`duckdb_settings`): the arguments
 `memory_limit` and `threads` (`incident history --memory-limit 4GB --threads 2`),
@@ -17,56 +20,54 @@ else MEMORY_FRACTION of the machine's physical memory (`physical_memory`:
 os.sysconf where the system has it, else psutil if installed, else
 MEMORY_LIMIT) and every core (os.cpu_count). Running out of that memory is an
 IncidentError naming the limit and how to raise it, never DuckDB's traceback.
+Spark takes the threads as its local cores and the memory limit as its
+driver's memory when this process starts it.
 
-What each engine computes is the same statistic, defined once in
-`incident.analysis.history`: N, n known, mean, std (sample), median and p90
-(linear interpolation: DuckDB's `quantile_cont` is numpy's and pandas'
-default), shares within the targets, groups keyed as `group_key` keys them.
-They agree within float rounding (tests/test_history_engine.py, on the real data).
+The engines agree within float rounding on counts, means, standard
+deviations, medians and p90s (both exact, with numpy's linear interpolation:
+`quantile_cont` in DuckDB, `percentile` in Spark), shares within the targets
+and groups keyed as `group_key` keys them (tests/test_history_engine.py and
+tests/test_history_ibis.py, on the real data). Their CI of the median is the
+distribution-free order-statistic interval (`median_rank_ci`), which pandas
+gives too with `method="rank"`.
 
 Which engine: `choose_engine` keeps pandas unless the Parquet sources' footers
 say they hold more than the pandas engine's memory budget
 (`history_parquet.MAX_MEMORY_ROWS`): a few MB of Parquet can hold tens of
-millions of identical rows. Errors of DuckDB (a damaged file, a file it cannot
-read, running out of its memory limit) become one IncidentError naming the file.
+millions of identical rows. An engine's errors (a damaged file, a file it
+cannot read, running out of its memory limit) become one IncidentError naming
+the file.
 
-Both engines say what the statistics cover (`incident.analysis.history_coverage`):
+Every engine says what the statistics cover (`incident.analysis.history_coverage`):
 whether scheduled maintenance windows are in (`exclude_maintenance` sets them
 aside) and how many, and the stages a source gives only from some date on.
-
-The median's confidence interval: the bootstrap needs the values in memory,
-so it is pandas-only. The DuckDB engine gives the distribution-free
-order-statistic interval (`median_rank_ci`): two quantiles per group at ranks
-set by the binomial law, which pandas computes too with `method="rank"`.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import warnings
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
 import pandas as pd
 
 from incident.core.errors import IncidentError
 from incident.core.extras import available, optional
 from incident.io.history_parquet import HistoryFile, error_text, inspect_history, is_parquet, read_history
-from incident.io.history_schema import OPTIONAL_STAGES, STAGES, combine
-from incident.io.issre import GROUP_SEPARATOR
+from incident.io.history_schema import STAGES, combine
 from incident.analysis.history_coverage import (
-    MAINTENANCE, ONSET_MIN_BEFORE, exclude_maintenance as without_maintenance, maintenance_note, stage_onsets,
+    exclude_maintenance as without_maintenance, maintenance_note, stage_onsets,
 )
 from incident.analysis.history import (
-    BY_CHOICES, LEVEL, MIN_N_FOR_CI, NO_COMPONENT, TARGETS, UNKNOWN_GROUP, history_summary as pandas_summary,
-    history_table, median_rank_interval, rank_fractions, summary_data,
+    BY_CHOICES, LEVEL, MIN_N_FOR_CI, history_summary as pandas_summary, history_table, summary_data,
 )
 
-__all__ = ["ENGINES", "choose_engine", "history_summary", "load_history", "columns_for", "connect", "sql_stage_stats",
-           "sql_within_targets", "sql_group_stats", "duckdb_settings", "physical_memory", "onsets_data"]
+__all__ = ["ENGINES", "choose_engine", "history_summary", "load_history", "columns_for", "duckdb_settings",
+           "physical_memory", "onsets_data"]
 
-ENGINES = ("pandas", "duckdb")
+ENGINES = ("pandas", "duckdb", "spark")
+ENGINE_NAMES = {"pandas": "pandas", "duckdb": "DuckDB", "spark": "Spark"}
 MEMORY_LIMIT = "2GB"  # DuckDB's cap where the machine's memory cannot be read: beyond it, it spills or fails cleanly
 MEMORY_FRACTION = 0.5  # of physical memory: DuckDB's cap by default, room left for pandas and the rest of the machine
 MEMORY_SETTING = "INCIDENT_DUCKDB_MEMORY"  # the environment variable that sets another cap ("8GB")
@@ -91,10 +92,10 @@ def history_summary(source, by: str | None = None, engine: str = "pandas", exclu
 
     `source`: a history table (pandas only), or a path or list of paths. The
     pandas engine reads any format `history_table` reads (of a Parquet file only
-    the columns the statistics need); the DuckDB engine reads Parquet files
-    (`write_history`, or `incident history SOURCE --save FILE.parquet`).
-    `ci` as for `distribution`; the DuckDB engine's CI method is "rank" (the
-    default there), the pandas engine's default "bootstrap".
+    the columns the statistics need); the DuckDB and Spark engines read Parquet
+    files (`write_history`, or `incident history SOURCE --save FILE.parquet`).
+    `ci` as for `distribution`; their CI method is "rank" (the only one
+    there), the pandas engine's default "bootstrap".
     Raises IncidentError for a bad source (and for the bootstrap asked of DuckDB),
     ValueError for a bad option. `memory_limit` and `threads` are DuckDB's (`duckdb_settings`).
     """
@@ -112,33 +113,86 @@ def history_summary(source, by: str | None = None, engine: str = "pandas", exclu
     infos = parquet_sources(source, _with_coverage(by))
     files = [info.path for info in infos]
     if ci["method"] != "rank":  # an IncidentError (a ValueError too): the command says it in one line
-        raise IncidentError.single(files[0], "the DuckDB engine gives the rank interval of the median (--ci rank); "
+        raise IncidentError.single(files[0], f"the {ENGINE_NAMES[engine]} engine gives the rank interval of the median (--ci rank); "
                                              "the bootstrap needs the values in memory: use --engine pandas")
     level, min_n = ci.get("level", LEVEL), ci.get("min_n_for_ci", MIN_N_FOR_CI)
-    duckdb = optional("duckdb", "the DuckDB engine", files[0])
     memory, threads = duckdb_settings(memory_limit, threads, files[0])
     report = _reports(infos)
-    try:
-        with connect(memory, threads, source=files[0]) as con:
-            maintenance = view(con, files, exclude_maintenance)
-            n = con.execute("SELECT count(*) FROM history").fetchone()[0]
-            stages = view_stages(con)
-            stats = sql_stage_stats(con, stages, level=level, min_n_for_ci=min_n)
-            targets = sql_within_targets(con)
-            groups = sql_group_stats(con, by, stages, level=level, min_n_for_ci=min_n) if by else None
-            onsets = sql_stage_onsets(con, stages)
-    except duckdb.OutOfMemoryException:
-        raise IncidentError.single(_named(files, ""), out_of_memory(memory)) from None
-    except duckdb.Error as exc:
-        text = error_text(exc)
-        if "out of memory" in text.lower():  # raised as another class by some operators
-            raise IncidentError.single(_named(files, text), out_of_memory(memory)) from None
-        raise IncidentError.single(_named(files, text), f"the DuckDB engine cannot read it: {text}") from None
+    with _engine_errors(engine, files, memory):
+        from incident.analysis import history_ibis as hx
+
+        con = _connect(engine, memory, threads, files[0])
+        try:
+            t = hx.history_table(files, con)
+            maintenance = int(t.filter(hx.is_maintenance(t)).count().execute())
+            if exclude_maintenance:
+                t = t.filter(~hx.is_maintenance(t))
+            n = int(t.count().execute())
+            stages = hx.shown_stages(t)
+            stats = hx.stage_stats(t, stages, level, min_n)
+            targets = hx.within_targets(t)
+            groups = hx.group_stats(t, by, stages, level, min_n) if by else None
+            onsets = hx.stage_onsets(t, stages)
+        finally:
+            if engine == "duckdb":
+                con.disconnect()
     if exclude_maintenance:
         report["maintenance_excluded"] = maintenance
     return {**summary_data(n, stats, targets, groups, by, report, ci),
-            "maintenance": {"included": not exclude_maintenance, "records": int(maintenance)},
+            "maintenance": {"included": not exclude_maintenance, "records": maintenance},
             "stage_onsets": onsets_data(onsets)}
+
+
+def _connect(engine: str, memory: str, threads: int, source: str):
+    """An ibis connection to `engine` with the memory limit and threads; one line if DuckDB refuses the limit."""
+    from incident.analysis import history_ibis as hx
+
+    if engine == "spark":
+        optional("pyspark", "the Spark engine", source)
+        optional("ibis", "the Spark engine", source)
+        return hx.connect("pyspark", memory_limit=None, threads=threads)
+    duckdb = optional("duckdb", "the DuckDB engine", source)
+    optional("ibis", "the DuckDB engine", source)
+    try:
+        return hx.connect("duckdb", memory_limit=memory, threads=threads)
+    except duckdb.Error as exc:  # a memory limit DuckDB cannot read
+        raise IncidentError.single(source, f"cannot start DuckDB with memory limit {memory!r} "
+                                           f"({MEMORY_OPTION} or {MEMORY_SETTING}, e.g. 4GB): {error_text(exc)}") from None
+
+
+class _engine_errors:
+    """An engine's errors as one IncidentError naming the file: out of memory names the option that raises it."""
+
+    def __init__(self, engine: str, files: list[str], memory: str):
+        self.engine, self.files, self.memory = engine, files, memory
+
+    def __enter__(self):
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        # the engines' own deprecation notices (pyspark on pandas 3, ibis on DuckDB 2) are not the user's
+        warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="ibis")
+        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        self._warnings.__exit__(kind, exc, tb)
+        if exc is None or isinstance(exc, IncidentError) or not isinstance(exc, Exception):
+            return False
+        text = error_text(exc)
+        name = type(exc).__name__
+        if self.engine == "duckdb" and (name == "OutOfMemoryException" or "out of memory" in text.lower()):
+            raise IncidentError.single(_named(self.files, ""), out_of_memory(self.memory)) from None
+        if _is_engine_error(exc):
+            raise IncidentError.single(_named(self.files, text), f"the {ENGINE_NAMES[self.engine]} engine cannot "
+                                                                 f"read it: {text}") from None
+        return False
+
+
+def _is_engine_error(exc: BaseException) -> bool:
+    """Whether `exc` comes from DuckDB or Spark (their own exception classes), not from a bug of ours."""
+    module = type(exc).__module__ or ""
+    return module.split(".")[0] in ("duckdb", "_duckdb", "pyspark", "py4j")
 
 
 def out_of_memory(memory: str) -> str:
@@ -180,8 +234,8 @@ def choose_engine(sources, engine: str = "pandas", ci: str | None = None, format
         why = "--save builds the table in memory: summarise the Parquet files with --engine duckdb, without --save"
     elif ci == "bootstrap":
         why = "the bootstrap CI needs the values in memory: use --ci rank (the DuckDB engine's)"
-    elif not available("duckdb"):
-        why = "the DuckDB engine would read them, but needs duckdb: pip install 'incident[history]'"
+    elif not (available("duckdb") and available("ibis")):
+        why = "the DuckDB engine would read them, but needs duckdb and ibis: pip install 'incident[history]'"
     else:
         return "duckdb", f"{total.rows:,} rows: using the DuckDB engine (median CI by rank)"
     raise IncidentError.single(largest, f"{total.too_large()}; {why}")
@@ -268,14 +322,14 @@ def parquet_sources(source, columns: Iterable[str] | None = None) -> list[Histor
     """The Parquet files of `source` (a path or paths), each footer checked (`inspect_history`,
     `columns` present and of their types); IncidentError otherwise. No memory budget: DuckDB streams."""
     if isinstance(source, pd.DataFrame):
-        raise ValueError("the DuckDB engine reads Parquet files: write the table with write_history first")
+        raise ValueError("the DuckDB and Spark engines read Parquet files: write the table with write_history first")
     paths = [source] if isinstance(source, (str, Path)) else list(source)
     if not paths:
         raise IncidentError.single("<history>", "no history source given")
     files = []
     for path in paths:
         if not is_parquet(path):
-            raise IncidentError.single(str(path), "the DuckDB engine reads Parquet history files; "
+            raise IncidentError.single(str(path), "the DuckDB and Spark engines read Parquet history files; "
                                                   "save one with `incident history SOURCE --save FILE.parquet`")
         files.append(inspect_history(path, columns))
     return files
@@ -288,203 +342,3 @@ def _reports(infos: list[HistoryFile]) -> dict[str, int]:
         part.attrs["import_report"] = info.import_report
         parts.append(part)
     return combine(parts).attrs["import_report"]
-
-
-# -- DuckDB ----------------------------------------------------------------------
-class connect:
-    """A DuckDB connection capped at `memory_limit` and `threads` (defaults: `duckdb_settings`),
-    spilling to a temporary folder
-    that is removed on exit (DuckDB's default would be a .tmp folder in the working directory).
-
-    IncidentError naming the `history` extra if duckdb is not installed
-    (`source`: what the connection is for, named in that message).
-    """
-
-    def __init__(self, memory_limit: str | None = None, threads: int | None = None, source: str = "<history>"):
-        self.memory_limit, self.threads = duckdb_settings(memory_limit, threads, source)
-        self.source = source
-
-    def __enter__(self):
-        duckdb = optional("duckdb", "the DuckDB engine", self.source)
-        self._spill = tempfile.TemporaryDirectory(prefix="incident-duckdb-")
-        try:
-            self.con = duckdb.connect(config={"memory_limit": self.memory_limit, "threads": self.threads,
-                                              "temp_directory": self._spill.name})
-        except duckdb.Error as exc:  # a memory limit DuckDB cannot read, from $INCIDENT_DUCKDB_MEMORY
-            self._spill.cleanup()
-            raise IncidentError.single(self.source, f"cannot start DuckDB with memory limit {self.memory_limit!r} "
-                                                    f"({MEMORY_OPTION} or {MEMORY_SETTING}, e.g. 4GB): "
-                                                    f"{error_text(exc)}") from None
-        self.con.execute("SET TimeZone = 'UTC'")  # quarters are UTC calendar quarters, as in pandas
-        return self.con
-
-    def __exit__(self, *exc):
-        self.con.close()
-        self._spill.cleanup()
-
-
-def view(con, files: list[str], exclude_maintenance: bool = False) -> int:
-    """The view `history` over the Parquet `files` (their union, by column name); the maintenance windows' count.
-
-    With `exclude_maintenance` the view leaves them out (as `history_coverage.exclude_maintenance`).
-    """
-    con.read_parquet(files, union_by_name=True).create_view("history_all")
-    maintenance = (f"coalesce(impact = {_text(MAINTENANCE)}, false) OR "
-                   f"coalesce(page_impact = {_text(MAINTENANCE)}, false)")
-    where = f" WHERE NOT ({maintenance})" if exclude_maintenance else ""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_all{where}")
-    return int(con.execute(f"SELECT count(*) FILTER (WHERE {maintenance}) FROM history_all").fetchone()[0])
-
-
-def sql_stage_onsets(con, stages: Iterable[str]) -> pd.DataFrame:
-    """`history_coverage.stage_onsets` of the view `history` in SQL."""
-    rows = []
-    for stage in stages:
-        frame = con.execute(
-            f"WITH first AS (SELECT source, min(start) FILTER (WHERE {stage} IS NOT NULL) AS since "
-            f"FROM history GROUP BY source) "
-            f"SELECT h.source, f.since, count(*) FILTER (WHERE h.start < f.since) AS before, "
-            f"count(*) FILTER (WHERE h.start >= f.since) AS after, "
-            f"count(*) FILTER (WHERE h.start >= f.since AND h.{stage} IS NOT NULL) AS known "
-            f"FROM history h JOIN first f ON h.source IS NOT DISTINCT FROM f.source "
-            f"WHERE f.since IS NOT NULL GROUP BY h.source, f.since ORDER BY h.source").df()
-        for r in frame.itertuples(index=False):
-            if r.before >= ONSET_MIN_BEFORE:
-                rows.append({"source": r.source, "stage": stage, "since": pd.Timestamp(r.since, tz="UTC")
-                             if pd.Timestamp(r.since).tz is None else pd.Timestamp(r.since),
-                             "before": int(r.before), "after": int(r.after), "known": int(r.known)})
-    out = pd.DataFrame(rows, columns=["source", "stage", "since", "before", "after", "known"])
-    return out.sort_values(["source"], kind="stable", ignore_index=True)
-
-
-def view_stages(con) -> list[str]:
-    """`shown_stages` of the view `history`: an optional stage only where a file has it and a record knows it."""
-    names = {row[0] for row in con.execute("DESCRIBE history").fetchall()}
-    return [s for s in STAGES if s not in OPTIONAL_STAGES
-            or (s in names and con.execute(f"SELECT count({s}) FROM history").fetchone()[0] > 0)]
-
-
-def _key_sql(by: str) -> str:
-    """The SQL of `group_key`'s label for `by`, over the view `history` (component: unnested)."""
-    unknown = _text(UNKNOWN_GROUP)
-    if by == "component":
-        return (f"unnest(CASE WHEN components IS NULL OR len(components) = 0 THEN [{_text(NO_COMPONENT)}] "
-                f"ELSE components END)")
-    if by == "quarter":
-        return f"CASE WHEN start IS NULL THEN {unknown} ELSE year(start) || 'Q' || quarter(start) END"
-    if by == "mitigation":  # a record in each of its groups, as `by_mitigation`
-        sep = _text(GROUP_SEPARATOR)
-        return (f"unnest(CASE WHEN mitigation IS NULL OR mitigation = '' THEN [{unknown}] "
-                f"ELSE string_split(mitigation, {sep}) END)")
-    if by == "year":
-        return f"CASE WHEN start IS NULL THEN {unknown} ELSE CAST(year(start) AS VARCHAR) END"
-    if by == "root-cause":
-        expr = "CASE WHEN root_cause_l2 IS NULL THEN root_cause_l1 ELSE root_cause_l1 || ' / ' || root_cause_l2 END"
-    elif by == "root-cause-l1":
-        expr = "root_cause_l1"
-    elif by in BY_CHOICES:
-        expr = f'"{by}"'
-    else:
-        raise ValueError(f"cannot group by {by!r}; one of {', '.join(BY_CHOICES)}")
-    return f"coalesce({expr}, {unknown})"
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def sql_stage_stats(con, stages: Iterable[str] | None = None, level: float = LEVEL,
-                    min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
-    """`stage_stats` of the view `history` in SQL, the CI by `median_rank_ci`; stages default to `view_stages`."""
-    groups = _grouped(con, "'all'", view_stages(con) if stages is None else stages, level, min_n_for_ci)
-    out = groups.drop(columns="group").set_index("stage")
-    out.insert(2, "share_known", out["n"] / out["N"].where(out["N"] > 0))
-    return out
-
-
-def sql_group_stats(con, by: str, stages: Iterable[str] | None = None, level: float = LEVEL,
-                    min_n_for_ci: int = MIN_N_FOR_CI) -> pd.DataFrame:
-    """`group_stats` of the view `history` in SQL: one row per (group, stage), groups sorted by name."""
-    return _grouped(con, _key_sql(by), view_stages(con) if stages is None else stages, level, min_n_for_ci)
-
-
-def _grouped(con, key: str, stages: Iterable[str], level: float, min_n_for_ci: int) -> pd.DataFrame:
-    # One query per stage: a median holds its group's values in memory, so one
-    # stage at a time bounds that to one column.
-    parts = []
-    for stage in stages:
-        if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW keyed AS SELECT {key} AS grp, {stage} AS v FROM history")
-        frame = con.execute(
-            "SELECT grp, records, known, mean, std, q[1] AS median, q[2] AS p90 FROM ("
-            "SELECT grp, count(*) AS records, count(v) AS known, avg(v) AS mean, stddev_samp(v) AS std, "
-            "quantile_cont(v, [0.5, 0.9]) AS q FROM keyed GROUP BY grp)").df()
-        frame = frame.rename(columns={"records": "N", "known": "n"})  # SQL names ignore case: N is n
-        ci = _rank_cis(con, frame, level, min_n_for_ci)
-        frame["median_ci_low"] = [ci.get(g, (np.nan, np.nan))[0] for g in frame["grp"]]
-        frame["median_ci_high"] = [ci.get(g, (np.nan, np.nan))[1] for g in frame["grp"]]
-        frame.insert(1, "stage", stage)
-        parts.append(frame.rename(columns={"grp": "group"}))
-    out = pd.concat(parts, ignore_index=True)
-    out["group"] = out["group"].astype(object)
-    out = out.sort_values(["group", "stage"], key=_stage_order, kind="stable", ignore_index=True)
-    out[["N", "n"]] = out[["N", "n"]].astype(int)
-    for col in ("mean", "std", "median", "p90", "median_ci_low", "median_ci_high"):
-        out[col] = out[col].astype(float)
-    return out[["group", "stage", "N", "n", "mean", "std", "median", "p90", "median_ci_low", "median_ci_high"]]
-
-
-def _stage_order(col: pd.Series) -> pd.Series:
-    return col.map({s: i for i, s in enumerate(STAGES)}) if col.name == "stage" else col
-
-
-FILTER_MAX_GROUPS = 8  # up to this many groups, one scan of filtered quantiles; beyond, one sort
-
-
-def _rank_cis(con, frame: pd.DataFrame, level: float, min_n_for_ci: int) -> dict:
-    """Per group with n ≥ min_n_for_ci, the order statistics x₍l₎, x₍u₎ of `median_rank_interval`.
-
-    The ranks depend on each group's n, and a quantile's fraction must be a
-    constant in SQL: for a few groups, one filtered `quantile_cont` per group
-    in one scan; for many (components, quarters), that scan would be repeated
-    per group, so the values are numbered in one sort instead (row_number per
-    group) and the two ranked rows of each group kept.
-    """
-    wanted = [(g, int(n)) for g, n in zip(frame["grp"], frame["n"]) if n >= min_n_for_ci]
-    if not wanted:
-        return {}
-    if len(wanted) <= FILTER_MAX_GROUPS:
-        cols = ", ".join("quantile_cont(v, [{!r}, {!r}]) FILTER (WHERE grp = {})".format(
-            *rank_fractions(n, level), _text(str(g))) for g, n in wanted)
-        row = con.execute(f"SELECT {cols} FROM keyed").fetchone()
-        return {g: (float(r[0]), float(r[1])) for (g, _), r in zip(wanted, row)}
-    ranks = pd.DataFrame([(g, *median_rank_interval(n, level)) for g, n in wanted], columns=["grp", "low", "high"])
-    con.register("ranks", ranks)
-    try:
-        rows = con.execute(
-            "SELECT k.grp, k.v, k.r = ranks.low, k.r = ranks.high FROM ("
-            "SELECT grp, v, row_number() OVER (PARTITION BY grp ORDER BY v) AS r FROM keyed WHERE v IS NOT NULL) k "
-            "JOIN ranks ON k.grp = ranks.grp WHERE k.r = ranks.low OR k.r = ranks.high").fetchall()
-    finally:
-        con.unregister("ranks")
-    out: dict = {g: [np.nan, np.nan] for g, _ in wanted}
-    for g, v, is_low, is_high in rows:
-        if is_low:
-            out[g][0] = float(v)
-        if is_high:
-            out[g][1] = float(v)
-    return {g: tuple(v) for g, v in out.items()}
-
-
-def sql_within_targets(con, targets: dict[str, float] | None = None) -> pd.DataFrame:
-    """`within_targets` of the view `history` in SQL: n known, within (≤), share."""
-    targets = TARGETS if targets is None else targets
-    cols = ", ".join(f"count({s}), count(*) FILTER (WHERE {s} <= {float(t)!r})" for s, t in targets.items())
-    row = con.execute(f"SELECT {cols} FROM history").fetchone()
-    rows = {}
-    for i, (stage, limit) in enumerate(targets.items()):
-        n, within = int(row[2 * i]), int(row[2 * i + 1])
-        rows[stage] = {"target_minutes": float(limit), "n": n, "within": within,
-                       "share": within / n if n else np.nan}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("stage")

@@ -3,8 +3,9 @@
 A thin layer over `incident.analysis.history` and `history_engine`: read each
 source (format detected from its content, or forced with --format; a Parquet
 history too), put them in one table, optionally save it as Parquet (--save),
-and print `history_summary` as JSON or as a table. With --engine duckdb the
-statistics run as SQL over Parquet files, for histories larger than memory. Bad input raises
+and print `history_summary` as JSON or as a table. With --engine duckdb or spark
+the statistics run in that engine over Parquet files, for histories larger
+than memory (`incident.analysis.history_ibis`). Bad input raises
 IncidentError, which the `incident` command's main turns into one line per
 problem and exit status 2.
 """
@@ -23,7 +24,7 @@ BY_CHOICES = ("provider", "root-cause", "root-cause-l1", "mitigation", "componen
               "detection", "year")
 CI_METHODS = ("bootstrap", "rank")
 FORMATS = ("incidents", "statuspage", "issre", "github", "parquet", "pagerduty", "opsgenie", "incidentio", "csv")
-ENGINES = ("pandas", "duckdb")
+ENGINES = ("pandas", "duckdb", "spark")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -42,11 +43,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--save", metavar="FILE.parquet",
                    help="also write the combined history table to this Parquet file (atomically)")
     p.add_argument("--engine", choices=ENGINES, default="pandas",
-                   help="pandas (in memory, the default) or duckdb (SQL over Parquet SOURCEs, for histories "
-                        "larger than memory; with --save, over the saved file)")
+                   help="pandas (in memory, the default), duckdb (over Parquet SOURCEs, for histories larger "
+                        "than memory; with --save, over the saved file) or spark (the same on Spark: local "
+                        "cores here, needs Java and the [spark] extra)")
     p.add_argument("--ci", choices=CI_METHODS, default=None,
                    help="the median's CI: bootstrap (pandas default) or rank (the order-statistic interval; "
-                        "the only one with duckdb)")
+                        "the only one with duckdb and spark)")
     p.add_argument("--exclude-maintenance", action="store_true",
                    help="leave scheduled maintenance windows (impact 'maintenance') out of the statistics; "
                         "the output says how many (--save still writes every record)")
@@ -54,7 +56,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="DuckDB's memory limit, e.g. 4GB (default: $INCIDENT_DUCKDB_MEMORY, else half of the "
                         "machine's physical memory)")
     p.add_argument("--threads", type=int, metavar="N",
-                   help="DuckDB's threads (default: $INCIDENT_DUCKDB_THREADS, else every core)")
+                   help="DuckDB's threads, or Spark's local cores (default: $INCIDENT_DUCKDB_THREADS, else every core)")
     p.add_argument("--show-unmatched", action="store_true",
                    help="also list the mitigation texts no rule of incident/io/mitigation_groups.csv groups "
                         "(they count as 'other' with --by mitigation)")
@@ -75,8 +77,8 @@ def cmd_history(args) -> int:
         say(f"note: {note}")
     options = {"exclude_maintenance": args.exclude_maintenance, "memory_limit": args.memory_limit,
                "threads": args.threads}
-    if engine == "duckdb" and not args.save:
-        summary = history_summary(args.sources, by=args.by, engine="duckdb", **options, **ci)
+    if engine != "pandas" and not args.save:
+        summary = history_summary(args.sources, by=args.by, engine=engine, **options, **ci)
     else:
         table = combine(history_table(source, format=args.format) for source in args.sources)
         if args.save:
@@ -86,7 +88,7 @@ def cmd_history(args) -> int:
                 from incident.core.errors import IncidentError
 
                 raise IncidentError.single(args.save, f"cannot write the saved history: {exc.strerror or exc}") from None
-        source = args.save if engine == "duckdb" else table
+        source = args.save if engine != "pandas" else table
         summary = history_summary(source, by=args.by, engine=engine, **options, **ci)
         if args.show_unmatched:
             from incident.io.issre import unmatched_actions

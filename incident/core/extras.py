@@ -1,8 +1,9 @@
 """Libraries that a postmortem does not need, and the extra of the package that installs each.
 
 `pip install incident` brings what a postmortem needs. Large histories
-(Parquet files, the folder index, the DuckDB engine) need pyarrow and
-duckdb: `pip install 'incident[history]'`. Each is imported where it is used,
+(Parquet files, the folder index, the DuckDB engine) need pyarrow, duckdb
+and ibis: `pip install 'incident[history]'`; the Spark engine needs pyspark
+(and Java): `pip install 'incident[spark]'`. Each is imported where it is used,
 through `optional`, so that a missing one is one line naming the extra, not a
 traceback.
 """
@@ -15,7 +16,7 @@ from types import ModuleType
 from incident.core.errors import IncidentError
 
 # top-level module -> the extra that installs it (pyproject.toml, [project.optional-dependencies])
-EXTRAS = {"pyarrow": "history", "duckdb": "history"}
+EXTRAS = {"pyarrow": "history", "duckdb": "history", "ibis": "history", "pyspark": "spark"}
 
 
 def optional(module: str, needed_for: str, file: str) -> ModuleType:
