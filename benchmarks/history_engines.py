@@ -1,30 +1,28 @@
-"""The history statistics on four engines: pandas, the SQL engine, ibis over DuckDB and ibis over Spark.
+"""The history statistics on the three engines of `incident history`: pandas, DuckDB and Spark.
 
-    python benchmarks/history_engines.py                       # 1M and 10M incidents
+    python benchmarks/history_engines.py                            # 1M and 10M incidents
     python benchmarks/history_engines.py --sizes 1e6 --dir /tmp/h   # keep (and reuse) the Parquet files
 
-Needs the ibis engines' packages (ibis-framework[duckdb], pyspark and a Java
-runtime for Spark); an engine whose package is missing is reported as not run.
+Needs the history and spark extras (ibis-framework[duckdb], pyspark) and a Java
+runtime for Spark; an engine that cannot run is reported as failed.
 
 For each size it writes a synthetic history as Parquet with
 `history_scale.write_synthetic` (lognormal stages with some unknown, tta
 included, 5 providers, 50 components, ten years of starts). Then, in a fresh
-child process per engine and size, it runs the same analysis as
-history_scale.py: the summary overall and by provider, component and quarter,
-median CI by rank:
+child process per engine and size, it runs what `incident history` runs, as
+history_scale.py does: `history_engine.history_summary` overall and by
+provider, component and quarter, median CI by rank, 2 threads:
 
-- pandas: `history_engine.history_summary(path, engine="pandas")` (reads the columns into memory);
-- sql: the hand-written DuckDB SQL, `history_engine.history_summary(path, engine="duckdb")` (2GB, 2 threads);
-- ibis-duckdb: `history_ibis.history_summary` on `connect("duckdb")`, 2 threads, 2GB (500MB above 1M rows);
-- ibis-spark: the same on `connect("pyspark")`, local[2], driver memory --spark-memory.
+- pandas: the table read into memory (refused above its budget, 5M rows);
+- duckdb: the ibis expressions on DuckDB, memory limit 2GB up to 1M rows, 500MB above;
+- spark: the same expressions on Spark in local mode (local[2]), driver memory --spark-memory.
 
 The time is the child's wall time from its start (imports, and Spark's JVM,
 included: what a user waits for). The peak memory is the largest sum of the
 resident memory of the child and its descendants (Spark's JVM is one),
 sampled every 50 ms with psutil: a sample can miss a short peak by a little.
-Each row gives its ratios of time and memory to the SQL engine's run of the
-same size. Note: the SQL engine's summary also computes the history's coverage
-(maintenance windows, stage onsets), which the ibis summary does not.
+Each row gives its ratios of time and memory to the baseline run of the same
+size, side by side: pandas where it runs, else DuckDB.
 """
 
 from __future__ import annotations
@@ -42,27 +40,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from history_scale import BY, write_synthetic  # noqa: E402
 
 SIZES = (1_000_000, 10_000_000)
-ENGINES = ("pandas", "sql", "ibis-duckdb", "ibis-spark")
-BASELINE = "sql"
+ENGINES = ("pandas", "duckdb", "spark")
 SAMPLE_SECONDS = 0.05
 
 
 def run(engine: str, path: Path, memory: str, spark_memory: str) -> int:
     """The child: run the analysis once on `engine`; print the number of incidents as JSON."""
-    if engine in ("pandas", "sql"):
-        from incident.analysis.history_engine import history_summary
+    from incident.analysis.history_engine import history_summary
 
-        settings = {"engine": "pandas"} if engine == "pandas" else \
-            {"engine": "duckdb", "memory_limit": "2GB", "threads": 2}
-        n = [history_summary(str(path), by=by, method="rank", **settings)["n"] for by in BY][0]
-    else:
-        from incident.analysis import history_ibis
-
-        kind = "duckdb" if engine == "ibis-duckdb" else "pyspark"
-        con = history_ibis.connect(kind, memory_limit=memory if kind == "duckdb" else spark_memory, threads=2)
-        n = [history_ibis.history_summary(str(path), by=by, con=con)["n"] for by in BY][0]
-        if kind == "pyspark":
-            con.disconnect()
+    limit = {"pandas": None, "duckdb": memory, "spark": spark_memory}[engine]
+    n = [history_summary(str(path), by=by, engine=engine, method="rank", memory_limit=limit, threads=2)["n"]
+         for by in BY][0]
     print(json.dumps({"n": n}))
     return 0
 
@@ -136,14 +124,14 @@ def main(argv=None) -> int:
             if not path.exists():
                 write_synthetic(path, n)
             memory = "2GB" if n <= 1_000_000 else "500MB"
-            results = {}
-            for engine in sorted(engines, key=lambda e: e != BASELINE):  # the baseline first
-                cap = {"sql": "2GB", "ibis-duckdb": memory, "ibis-spark": args.spark_memory}.get(engine, "-")
+            results: dict[str, dict] = {}
+            for engine in engines:  # pandas first: the baseline, where it runs
+                cap = {"duckdb": memory, "spark": args.spark_memory}.get(engine, "-")
                 r = results[engine] = measure(engine, path, memory, args.spark_memory, args.timeout)
                 if "error" in r:
                     print(f"{n:>11,} {engine:>12} {cap:>10}   failed: {r['error']}", flush=True)
                     continue
-                base = results.get(BASELINE, {})
+                base = next((results[e] for e in ENGINES if "seconds" in results.get(e, {})), {})
                 ratio = (f"{r['seconds'] / base['seconds']:>7.2f} {r['peak_mb'] / base['peak_mb']:>8.2f}"
                          if "seconds" in base else f"{'-':>7} {'-':>8}")
                 print(f"{n:>11,} {engine:>12} {cap:>10} {r['seconds']:>8.1f} {r['peak_mb']:>8,.0f} {ratio}", flush=True)

@@ -128,3 +128,12 @@ def test_by_year(github, github_file):
     data = json.loads(run_cli("history", github_file, "--by", "year", "--json").stdout)
     assert {k: v["n"] for k, v in data["groups"].items()} == years.value_counts().sort_index().to_dict()
     assert sorted(quarter(github["start"]).str[:4].unique()) == sorted(data["groups"])
+
+
+def test_a_stage_often_unknown_is_no_late_onset():
+    """A run of early records without a stage counts as a late start only where it could not be chance."""
+    from incident.analysis.history_coverage import ONSET_CHANCE, is_onset
+
+    assert is_onset(681, 138, 74)  # GitHub's ttm: 681 records before the first 'Monitoring', then 74 of 138
+    assert not is_onset(16, 9_999_984, 2_000_587)  # known for 1 record in 5: 16 without it is chance (0.8 ** 16)
+    assert 0.8 ** 16 > ONSET_CHANCE and not is_onset(9, 100, 100)  # fewer than ONSET_MIN_BEFORE: never

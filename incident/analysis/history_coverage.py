@@ -12,8 +12,10 @@ means one thing, whatever the size of the history:
   date on (GitHub's feed posts 'Monitoring', hence `ttm`, only from
   2026-03-11). `stage_onsets` finds, per source and stage, the first start
   where the stage is known when at least ONSET_MIN_BEFORE of the source's
-  records start before it (none of them knowing it); a trend of that stage
-  starts at its first known quarter (`from_first_known`).
+  records start before it, none of them knowing it, and that run could not
+  be chance (`is_onset`: a stage merely often unknown leaves a few early
+  records without it); a trend of that stage starts at its first known
+  quarter (`from_first_known`).
 - Which sources a quarter's median rests on (`quarter_sources`): one line
   drawn across quarters of different sources changes meaning where the
   source changes (`source_changes`).
@@ -30,11 +32,24 @@ import pandas as pd
 from incident.analysis.history import MIN_N_FOR_CI, UNKNOWN_GROUP, quarter
 from incident.io.history_schema import shown_stages
 
-__all__ = ["MAINTENANCE", "ONSET_MIN_BEFORE", "is_maintenance", "exclude_maintenance", "maintenance_note",
+__all__ = ["MAINTENANCE", "ONSET_MIN_BEFORE", "ONSET_CHANCE", "is_onset", "is_maintenance", "exclude_maintenance", "maintenance_note",
            "stage_onsets", "from_first_known", "quarter_sources", "source_changes"]
 
 MAINTENANCE = "maintenance"  # the impact a status page gives a scheduled maintenance window
 ONSET_MIN_BEFORE = MIN_N_FOR_CI  # this many earlier records without the stage: it is said to start later
+ONSET_CHANCE = 0.001  # ... unless a run that long could be chance at this probability (`is_onset`)
+
+
+def is_onset(before: int, after: int, known: int) -> bool:
+    """Whether `before` records without a stage, then `known` of `after` with it, say the stage starts later.
+
+    At least ONSET_MIN_BEFORE records before, and a run of that many without
+    it less likely than ONSET_CHANCE if each record knew it as often as those
+    after do: (1 - known/after) ** before < ONSET_CHANCE.
+    """
+    if before < ONSET_MIN_BEFORE or after <= 0:
+        return False
+    return (1 - known / after) ** before < ONSET_CHANCE
 
 
 def is_maintenance(table: pd.DataFrame) -> pd.Series:
@@ -76,7 +91,7 @@ def stage_onsets(table: pd.DataFrame, stages: Iterable[str] | None = None) -> pd
     Columns: source, stage, since (the first start, UTC, of a record of that
     source knowing the stage), before (the source's records starting earlier:
     none of them knows it), after (records from `since` on) and known (of
-    those, the ones knowing it). Only pairs with before ≥ ONSET_MIN_BEFORE.
+    those, the ones knowing it). Only the pairs `is_onset` accepts.
     """
     stages = shown_stages(table) if stages is None else list(stages)
     rows: list[dict] = []
@@ -89,8 +104,8 @@ def stage_onsets(table: pd.DataFrame, stages: Iterable[str] | None = None) -> pd
                 continue
             since = start[known].min()
             before = int((start < since).sum())
-            if before >= ONSET_MIN_BEFORE:
-                after = start >= since
+            after = start >= since
+            if is_onset(before, int(after.sum()), int((known & after).sum())):
                 rows.append({"source": source, "stage": stage, "since": since, "before": before,
                              "after": int(after.sum()), "known": int((known & after).sum())})
     out = pd.DataFrame(rows, columns=["source", "stage", "since", "before", "after", "known"])

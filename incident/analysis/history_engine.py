@@ -150,7 +150,7 @@ def _connect(engine: str, memory: str, threads: int, source: str):
     if engine == "spark":
         optional("pyspark", "the Spark engine", source)
         optional("ibis", "the Spark engine", source)
-        return hx.connect("pyspark", memory_limit=None, threads=threads)
+        return hx.connect("pyspark", memory_limit=_spark_memory(memory), threads=threads)
     duckdb = optional("duckdb", "the DuckDB engine", source)
     optional("ibis", "the DuckDB engine", source)
     try:
@@ -158,6 +158,13 @@ def _connect(engine: str, memory: str, threads: int, source: str):
     except duckdb.Error as exc:  # a memory limit DuckDB cannot read
         raise IncidentError.single(source, f"cannot start DuckDB with memory limit {memory!r} "
                                            f"({MEMORY_OPTION} or {MEMORY_SETTING}, e.g. 4GB): {error_text(exc)}") from None
+
+
+def _spark_memory(memory: str) -> str:
+    """DuckDB's size text ('4GB', '500MB', '4 GiB') as Spark's ('4g', '500m'): the driver's memory."""
+    digits = "".join(c for c in memory if c.isdigit() or c == ".")
+    unit = next((c for c in memory.upper() if c in "KMGT"), "M")
+    return f"{max(1, int(float(digits or 1)))}{unit.lower()}"
 
 
 class _engine_errors:

@@ -60,7 +60,7 @@ from incident.core.extras import optional
 from incident.io.history_parquet import inspect_history, is_parquet
 from incident.io.issre import GROUP_SEPARATOR
 from incident.io.history_schema import OPTIONAL_STAGES, STAGES, TIME_COLUMNS, combine
-from incident.analysis.history_coverage import MAINTENANCE, ONSET_MIN_BEFORE
+from incident.analysis.history_coverage import MAINTENANCE, is_onset
 from incident.analysis.history import (
     BY_CHOICES, LEVEL, MIN_N_FOR_CI, NO_COMPONENT, TARGETS, UNKNOWN_GROUP, median_rank_interval, summary_data,
 )
@@ -324,7 +324,7 @@ def is_maintenance(t: ir.Table) -> ir.BooleanColumn:
 
 def stage_onsets(t: ir.Table, stages: Iterable[str] | None = None) -> pd.DataFrame:
     """`history_coverage.stage_onsets` of `t`: per (source, stage) known only from a date on, the first
-    start knowing it and the records before and after (pairs with at least ONSET_MIN_BEFORE before)."""
+    start knowing it and the records before and after (the pairs `history_coverage.is_onset` accepts)."""
     stages = shown_stages(t) if stages is None else list(stages)
     rows: list[dict] = []
     if "source" in t.columns and "start" in t.columns:
@@ -337,7 +337,7 @@ def stage_onsets(t: ir.Table, stages: Iterable[str] | None = None) -> pd.DataFra
                 after=joined.count(where=joined.start >= joined.since),
                 known=joined.count(where=(joined.start >= joined.since) & joined[stage].notnull())).execute()
             for r in counts.sort_values("source", kind="stable").itertuples(index=False):
-                if r.before >= ONSET_MIN_BEFORE:
+                if is_onset(int(r.before), int(r.after), int(r.known)):
                     rows.append({"source": r.source, "stage": stage, "since": r.since, "before": int(r.before),
                                  "after": int(r.after), "known": int(r.known)})
     out = pd.DataFrame(rows, columns=["source", "stage", "since", "before", "after", "known"])
