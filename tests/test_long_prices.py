@@ -156,7 +156,7 @@ def test_the_calendar_starts_where_all_its_holidays_are_known(name):
     assert c.first_session.year == calendars.EARLIEST.year
     holidays = pd.DatetimeIndex([f"{y}-{md}" for y in range(c.first_session.year, c.last_session.year)
                                  for md in ("01-01", "12-25")])
-    weekday = holidays[holidays.dayofweek < 5]
+    weekday = holidays[holidays.day_of_week < 5]
     assert len(weekday) > 30 and not weekday.isin(c.sessions).any()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
