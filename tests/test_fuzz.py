@@ -221,13 +221,15 @@ def incidents(draw) -> dict:
     claim_ids = draw(st.lists(ids, max_size=3, unique=True))
     for cid in claim_ids:
         kinds = ["provision"] if "provision" in data else []
-        kinds += ["cagr", "growth", "difference"] if figure_ids else []
+        positive = [f["id"] for f in data["financials"] if f["value"] > 0]  # a compound rate needs them
+        kinds += ["growth", "difference"] if figure_ids else []
+        kinds += ["cagr"] if positive else []
         kinds += ["duration"] if ordered_pairs else []
         if not kinds:
             break
         kind = draw(st.sampled_from(kinds))
         if kind == "cagr":
-            check = {"kind": kind, "start": draw(st.sampled_from(figure_ids)), "end": draw(st.sampled_from(figure_ids)),
+            check = {"kind": kind, "start": draw(st.sampled_from(positive)), "end": draw(st.sampled_from(positive)),
                      "years": draw(st.floats(0.5, 50))}
         elif kind == "growth":
             check = {"kind": kind, "current": draw(st.sampled_from(figure_ids)), "prior_label": draw(plain)}
@@ -242,6 +244,8 @@ def incidents(draw) -> dict:
         claim = {"id": cid, "statement": draw(texts), "unit": draw(plain), "check": check,
                  "sources": source_refs(draw, source_ids)}
         optional(draw, "stated", numbers, claim)
+        if kind == "growth" and claim.get("stated", 0) <= -100:  # a fall of 100% implies no earlier value
+            claim.pop("stated")
         claims.append(claim)
     data["claims"] = claims
     data["notes"] = facts(draw, source_ids, 2)

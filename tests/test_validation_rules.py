@@ -245,3 +245,28 @@ def test_day0_on_a_closed_day_is_named(tmp_path):
     data = weimob_data()
     data["market"].update(day0="2020-02-23", day0_reason="a Sunday, on purpose")
     one_error_line(run_cli("validate", write_folder(tmp_path, data)), "market.day0", "is not a XHKG session")
+
+
+def _claim(data: dict, kind: str) -> int:
+    return next(i for i, c in enumerate(data["claims"]) if c["check"]["kind"] == kind)
+
+
+@pytest.mark.parametrize("case", ["cagr-from-zero", "growth-from-zero", "fall-of-100"])
+def test_a_growth_claim_that_cannot_be_computed_is_a_validation_error(tmp_path, case):
+    """Found by the fuzzer: a CAGR over a figure of 0 raised ValueError from inside the claims check."""
+    data = weimob_data()
+    if case == "cagr-from-zero":
+        i = _claim(data, "cagr")
+        figure = data["claims"][i]["check"]["start"]
+        next(f for f in data["financials"] if f["id"] == figure)["value"] = 0
+        field, words = f"claims[{i}].check.start", "a compound growth rate needs positive values"
+    elif case == "growth-from-zero":
+        i = _claim(data, "growth")
+        data["claims"][i]["check"]["prior"] = data["claims"][i]["check"]["current"]
+        next(f for f in data["financials"] if f["id"] == data["claims"][i]["check"]["current"])["value"] = 0
+        field, words = f"claims[{i}].check.prior", "growth from zero is undefined"
+    else:
+        i = _claim(data, "growth")
+        data["claims"][i]["stated"] = -100
+        field, words = f"claims[{i}].stated", "leaves no earlier value to infer"
+    one_error_line(run_cli("validate", write_folder(tmp_path, data)), field, words)

@@ -649,6 +649,7 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
     out: list[tuple[tuple, str]] = []
     source_ids = {s.id for s in inc.sources}
     figure_ids = {f.id for f in inc.financials}
+    figure_values = {f.id: f.value for f in inc.financials}
 
     def unique(items, name):
         seen: set[str] = set()
@@ -725,6 +726,14 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
                 break
             if ref not in figure_ids:
                 out.append((("claims", i, "check", key), f"unknown financial figure {shown(ref)}"))
+            elif check.kind == "cagr" and figure_values[ref] <= 0:  # a growth rate compounds from a positive value
+                out.append((("claims", i, "check", key), f"figure {shown(ref)} is {figure_values[ref]:g}: a "
+                                                        "compound growth rate needs positive values"))
+            elif check.kind == "growth" and key == "prior" and figure_values[ref] == 0:
+                out.append((("claims", i, "check", key), f"figure {shown(ref)} is 0: growth from zero is undefined"))
+        if check.kind == "growth" and not getattr(check, "prior", None) and c.stated is not None and c.stated <= -100:
+            out.append((("claims", i, "stated"), f"{c.stated:g}% without an earlier figure implies none (a fall "
+                                                 "of 100% or more leaves no earlier value to infer)"))
         if check.kind == "provision" and prov is None:
             out.append((("claims", i, "check"), "a provision claim needs a provision section"))
         if check.kind in MARKET_CHECK_KINDS and inc.market is None:
