@@ -245,6 +245,9 @@ def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None):
                 ax.plot(x[a:b], median[a:b], "o-", color=COLOURS["vermillion"], ms=3, lw=1.5,  # NaN breaks it too
                         label="median" if i == 0 else None)
             ax.set_yscale("log")
+            ax.margins(y=0.06)  # the highest median or CI edge stays inside the frame
+            ax.relim()
+            ax.autoscale_view(scalex=False)
             duration_axis(ax.yaxis)
             for j, (pos, sources) in enumerate(changes):
                 ax.axvline(pos - 0.5, color=COLOURS["grey"], lw=1, ls="--",
@@ -256,10 +259,11 @@ def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None):
         step = max(1, int(np.ceil(len(trend) / 12)))
         ax.set_xticks(x[::step], trend["quarter"].iloc[::step], fontsize=8)
         ax.set_xlim(-0.6, len(trend) - 0.4)
-        ax.set_ylabel(f"{STAGE_NAMES.get(stage, stage)}, minutes (log scale)")
-        since = f"; from {trend['quarter'].iloc[0]}, before which no record gives it" if skipped and len(trend) else ""
+        ax.set_ylabel(f"{STAGE_NAMES.get(stage, stage)}, minutes from the start (log scale)")
+        since = (f"\nfrom {trend['quarter'].iloc[0]} on: no earlier record gives it" if skipped and len(trend)
+                 else "")
         ax.set_title(f"{STAGE_NAMES.get(stage, stage).capitalize()} per quarter: median and its CI "
-                     f"(grey bars: incidents{since})", loc="left", fontsize=10)
+                     f"(grey bars: incidents){since}", loc="left", fontsize=10)
         ax.grid(alpha=0.3, axis="y", which="major")
         return ax
 
