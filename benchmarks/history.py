@@ -110,7 +110,8 @@ def _stamp(t: np.datetime64) -> str:
 
 def measure(feed_path: Path) -> dict:
     """Time each step of the bulk path on one feed; peak memory of this process."""
-    from incident.analysis.history import duration_stats, ecdf, frames_history, share_over
+    from incident.analysis.history import duration_stats, ecdf, share_over
+    from incident.io.statuspage.history import frames_history
     from incident.io.statuspage import read_feed_frames
 
     out = {}

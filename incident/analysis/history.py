@@ -9,7 +9,8 @@ confidence interval for the median, and show the mean only beside the median.
 docs/history.md defines each statistic and the records it covers.
 
 `history_table` reads any supported source into one table, one row per
-incident, with the columns of `incident.io.history_schema.HISTORY_COLUMNS`:
+incident, with the columns of `incident.io.history_schema.HISTORY_COLUMNS`
+(each file format by its reader in `incident.io`, `history_sources.READERS`):
 a folder of incident folders, a Statuspage feed, the ISSRE'22 postmortem data
 set (file or folder) or GitHub's status history (JSON Lines), or a list of
 `Incident`s. The stage durations `ttd`, `tti`, `ttm`, `ttr` are minutes from
@@ -26,9 +27,6 @@ fault was detected (the older `hours_to_detect` column still gives that post).
 
 from __future__ import annotations
 
-import json
-import os
-import stat
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -38,15 +36,16 @@ import pandas as pd
 from incident.core.errors import IncidentError, capped
 from incident.core.extras import available
 from incident.core.model import Incident
-from incident.io.files import open_regular
-from incident.io.github_status import read_github_status
 from incident.io.history_schema import (
     HISTORY_COLUMNS, OPTIONAL_STAGES, STAGES, combine, exclude_negative, history_frame, import_report, shown_stages,
 )
-from incident.io.history_parquet import is_parquet, read_history, write_history
-from incident.io.issre import GROUP_SEPARATOR, read_issre
+from incident.io.history_parquet import read_history, write_history
+from incident.io.history_sources import (
+    FORMATS, detect_format, feed_files, incident_folders, read_history_file,
+)
+from incident.io.issre import GROUP_SEPARATOR
 from incident.io.loader import INCIDENT_FILE, load
-from incident.io.statuspage import COMPONENT_LEVELS, feed_frames, read_feed_frames, unpublished
+from incident.io.statuspage.history import HOURS as _HOURS, feed_history, worst_level
 from incident.analysis.timeline import duration_records, incident_start
 
 __all__ = [
@@ -56,15 +55,9 @@ __all__ = [
     "median_rank_ci", "median_rank_interval", "rank_fractions", "CI_METHODS",
 ]
 
-FORMATS = ("incidents", "statuspage", "issre", "github", "parquet", "pagerduty", "opsgenie", "incidentio", "csv")
 _POINTS = {"detected": "time_to_detect", "mitigated": "time_to_mitigate", "resolved": "time_to_recover"}
-_HOURS = {"detected": "hours_to_detect", "mitigated": "hours_to_mitigate", "resolved": "hours_to_resolve"}
 _STAGE_METRICS = {"ttd": "time_to_detect", "tti": "time_to_diagnose", "ttm": "time_to_mitigate",
                   "ttr": "time_to_recover"}
-_NS_PER_HOUR = 3_600_000_000_000
-_NS_PER_MINUTE = 60_000_000_000
-_PEEK_BYTES = 65_536
-MAX_PEEK_FILE_BYTES = 1 << 62  # detection reads only the first _PEEK_BYTES; each reader applies its own limit
 
 
 def history_table(source: str | Path | Iterable[Incident] | dict, format: str | None = None,
@@ -93,30 +86,8 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
         fmt = format or ("incidents" if folders else detect_format(path))
         if fmt not in FORMATS:
             raise IncidentError.single(str(path), f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-        if fmt == "parquet":
-            return read_history(path)
-        if fmt == "issre":
-            return read_issre(path)
-        if fmt == "github":
-            return read_github_status(path)
-        if fmt == "statuspage":
-            return feed_history(path)
-        if fmt == "pagerduty":
-            from incident.io.pagerduty import pagerduty_history
-
-            return pagerduty_history(path)
-        if fmt == "opsgenie":
-            from incident.io.opsgenie import opsgenie_history
-
-            return opsgenie_history(path)
-        if fmt == "incidentio":
-            from incident.io.incidentio import incidentio_history
-
-            return incidentio_history(path)
-        if fmt == "csv":
-            from incident.io.csv_export import csv_history
-
-            return csv_history(path)
+        if fmt != "incidents":
+            return read_history_file(path, fmt)
         if not folders:
             raise IncidentError.single(str(path), "not a folder of incidents (no incident.yaml found)")
         if folders == [path]:  # one incident folder: nothing to index
@@ -129,24 +100,6 @@ def history_table(source: str | Path | Iterable[Incident] | dict, format: str | 
     return incidents_history(source)
 
 
-FEED_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")  # the files of a folder of feeds that are read
-
-
-def feed_files(folder: str | Path) -> list[Path]:
-    """The feed files directly in `folder`, by name: regular, not hidden, with a suffix of FEED_SUFFIXES.
-
-    Other files (a README, a licence) are not history; ISSRE'22's `template.json` is its schema, not a record.
-    """
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as exc:
-        raise IncidentError.single(str(folder), f"cannot read the folder: {exc.strerror or exc}") from None
-    return [Path(e.path) for e in entries
-            if not e.name.startswith(".") and e.name != "template.json" and e.is_file()
-            and Path(e.name).suffix.lower() in FEED_SUFFIXES]
-
-
-# -- a folder of incident folders, and its index ----------------------------------
 INDEX_FILE = ".incident-history.parquet"
 INDEX_VERSION = "1"  # bump when the rows an incident gives change: older indexes are then rebuilt
 # A file rewritten in place to the same size with its mtime restored (a checkout, `touch -r`, a sync
@@ -257,100 +210,6 @@ def _incidents_report(table: pd.DataFrame) -> dict[str, int]:
     return {"records": len(table), **{f"{stage}_missing": int(table[stage].isna().sum()) for stage in shown_stages(table)}}
 
 
-def _incident_csv_header(line: str) -> bool:
-    """Whether a CSV header names an incident id and a start, as `incident.io.csv_export` reads them by default."""
-    from incident.io.csv_export import CsvColumns
-
-    names = {cell.strip().strip('"').lower() for cell in line.split(",")}
-    columns = CsvColumns()
-    return bool(names & set(columns.id)) and bool(names & set(columns.started))
-
-
-def detect_format(path: str | Path) -> str:
-    """Which of FORMATS `path` holds, from its content; IncidentError if none.
-
-    A folder holding incident.yaml files (itself or one level down) is
-    'incidents', a folder of .json files 'issre'. A file whose first line is a
-    whole JSON object with `started_at` and `updates` is 'github'; a file
-    starting with Parquet's magic bytes is 'parquet' (`write_history`); a JSON
-    object with an `incidents` list 'statuspage'; an object of records with
-    `root cause` labels 'issre'.
-    """
-    path = Path(path)
-    if path.is_dir():
-        if incident_folders(path):
-            return "incidents"
-        if any(p.name != "template.json" for p in path.rglob("*.json")):
-            return "issre"
-        raise IncidentError.single(str(path), "not a folder of incidents, of ISSRE'22 postmortem files nor of feed "
-                                              f"files ({', '.join(FEED_SUFFIXES)})")
-    if not path.is_file():
-        raise IncidentError.single(str(path), "no such file or folder: not a folder of incidents "
-                                              "nor a history file")
-    if is_parquet(path):
-        return "parquet"
-    with open_regular(path, MAX_PEEK_FILE_BYTES, "history file") as stream:  # a FIFO would block forever
-        head = stream.read(_PEEK_BYTES).decode("utf-8", errors="replace")
-    first_line = head.lstrip().split("\n", 1)[0]
-    try:
-        first = json.loads(first_line)
-    except (ValueError, RecursionError):  # not JSON, or nested too deeply to be a record
-        first = None
-    if isinstance(first, dict) and "started_at" in first and "updates" in first:
-        return "github"
-    text = head.lstrip()
-    from incident.io.pagerduty import is_pagerduty
-
-    from incident.io.incidentio import is_incidentio
-    from incident.io.opsgenie import is_opsgenie
-
-    prefix = text.encode("utf-8")
-    if is_pagerduty(prefix):  # also an object with an `incidents` list: asked before Statuspage
-        return "pagerduty"
-    if is_incidentio(prefix):  # an `incidents` list too
-        return "incidentio"
-    if is_opsgenie(prefix):
-        return "opsgenie"
-    if path.suffix.lower() == ".csv" and _incident_csv_header(first_line):
-        return "csv"
-    if text.startswith("{") and ('"incidents"' in head or '"incident_updates"' in head):
-        return "statuspage"
-    if text.startswith("{") and '"root cause"' in head:
-        return "issre"
-    raise IncidentError.single(
-        str(path), "not a folder of incidents, Statuspage feed (.json), PagerDuty, Opsgenie or incident.io API response "
-                   "(.json), ISSRE'22 postmortem file, GitHub status history (.jsonl) or CSV export (.csv); "
-                   "name the format if it is one of them")
-
-
-def incident_folders(folder: str | Path) -> list[Path]:
-    """The folders holding an incident.yaml, the folder itself or one level down.
-
-    Folders that an import has not yet published (`incident.io.statuspage.unpublished`) are left out.
-    """
-    folder = Path(folder)
-    if (folder / INCIDENT_FILE).is_file():
-        return [folder]
-    hidden = unpublished(folder)  # moved in by an import still running, or killed and not yet rolled back
-    found = []
-    try:  # not glob: it passes over a folder it may not read, and an incident would be lost without a word
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as exc:
-        raise IncidentError.single(str(folder), f"cannot read the folder: {exc.strerror or exc}") from None
-    for entry in entries:
-        if entry.name in hidden or entry.name.startswith(".") or not entry.is_dir():
-            continue  # an import's unpublished folder, the toolkit's own hidden ones, files
-        try:
-            mode = os.stat(os.path.join(entry.path, INCIDENT_FILE)).st_mode
-        except FileNotFoundError:
-            continue  # a folder of something else
-        except OSError as exc:
-            raise IncidentError.single(entry.path, f"cannot read the folder: {exc.strerror or exc}") from None
-        if stat.S_ISREG(mode):
-            found.append(Path(entry.path))
-    return found
-
-
 def incidents_history(incidents: Iterable[Incident]) -> pd.DataFrame:
     """The history table of loaded incidents (see the module's doc)."""
     return _rows_frame([_incident_row(inc) for inc in incidents])
@@ -390,93 +249,6 @@ def _incident_row(inc: Incident) -> dict:
             row[stage] = table[metric]["hours"] * 60
             row["exact"] = row["exact"] and bool(table[metric]["exact"])
     return row
-
-
-def worst_level(levels: Iterable[str]) -> str | None:
-    """The worst outage level among `levels` ('operational' is no outage)."""
-    rank = [COMPONENT_LEVELS.index(level) for level in levels if level in COMPONENT_LEVELS]
-    worst = max(rank, default=0)
-    return COMPONENT_LEVELS[worst] if worst > 0 else None
-
-
-def feed_history(feed: dict | str | Path) -> pd.DataFrame:
-    """The history table of a Statuspage feed (dict or file), from its frames.
-
-    Gives the same points as importing the feed and loading the incidents:
-    start is `started_at`; detected the first 'investigating' update, unless
-    the page dated the incident by that very post (within a minute);
-    mitigated the first 'monitoring' update, else `monitoring_at`; resolved
-    the last 'resolved' update, else `resolved_at`.
-    """
-    incidents, updates = feed_frames(feed) if isinstance(feed, dict) else read_feed_frames(feed)
-    return frames_history(incidents, updates)
-
-
-def frames_history(incidents: pd.DataFrame, updates: pd.DataFrame) -> pd.DataFrame:
-    """The history table of the (incidents, updates) frames of a feed."""
-    n = len(incidents)
-    when = updates["created_at"].to_numpy("datetime64[ns]").view(np.int64)
-    position = updates["incident"].to_numpy()
-    status = updates["status"].astype(object).to_numpy()
-
-    def first(name: str) -> np.ndarray:
-        return _reduce(when, position, status == name, n, np.minimum)
-
-    def last(name: str) -> np.ndarray:
-        return _reduce(when, position, status == name, n, np.maximum)
-
-    def field(col: str) -> np.ndarray:
-        return incidents[col].to_numpy("datetime64[ns]").view(np.int64)
-
-    nat = np.iinfo(np.int64).min
-    first_update = _reduce(when, position, np.ones(len(when), bool), n, np.minimum)
-    start = _fill(_fill(field("started_at"), field("created_at"), nat), first_update, nat)
-    posted = first("investigating")
-    same = (posted != nat) & (start != nat) & (np.abs(posted - start) < _NS_PER_MINUTE)
-    points = {
-        "start": start,
-        # a start set by the first post says nothing of when the fault was detected (as on import)
-        "detected": np.where(same, nat, posted),
-        "mitigated": _fill(first("monitoring"), field("monitoring_at"), nat),
-        "resolved": _fill(last("resolved"), field("resolved_at"), nat),
-    }
-    table = {
-        "id": incidents["id"].to_numpy(),
-        "source": np.full(n, "statuspage", dtype=object),
-        "provider": incidents["page"].to_numpy(),
-        "page": incidents["page"].to_numpy(),
-        "title": incidents["name"].to_numpy(),
-        "impact": incidents["impact"].to_numpy(),
-        "page_impact": incidents["page_impact"].to_numpy(),
-    }
-    for point, ns in points.items():
-        table[point] = pd.to_datetime(ns.view("datetime64[ns]"), utc=True)  # int64 min is NaT
-        if point != "start":
-            hours = (ns - start) / _NS_PER_HOUR
-            table[_HOURS[point]] = np.where((ns == nat) | (start == nat), np.nan, hours)
-    identified = first("identified")
-    table["tti"] = np.where((identified == nat) | (start == nat), np.nan, (identified - start) / _NS_PER_HOUR * 60)
-    table["ttm"] = table["hours_to_mitigate"] * 60
-    table["ttr"] = table["hours_to_resolve"] * 60
-    # ttd stays NaN: the first 'investigating' post is not the detection of the fault
-    report = {"records": n, "ttd_not_in_feed": n,
-              **{f"{stage}_missing": int(np.isnan(table[stage]).sum()) for stage in ("tti", "ttm", "ttr")}}
-    return history_frame(table, n, report)
-
-
-def _reduce(values: np.ndarray, groups: np.ndarray, mask: np.ndarray, n: int, ufunc) -> np.ndarray:
-    """Per group min or max of `values` where `mask`; NaT (int64 min) for none."""
-    nat = np.iinfo(np.int64).min
-    init = np.iinfo(np.int64).max if ufunc is np.minimum else nat
-    out = np.full(n, init, dtype=np.int64)
-    ok = mask & (values != nat)
-    ufunc.at(out, groups[ok], values[ok])
-    out[out == np.iinfo(np.int64).max] = nat
-    return out
-
-
-def _fill(values: np.ndarray, fallback: np.ndarray, nat: int) -> np.ndarray:
-    return np.where(values == nat, fallback, values)
 
 
 # -- statistics for skewed durations -------------------------------------------

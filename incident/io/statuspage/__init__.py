@@ -9,7 +9,8 @@ it set for the affected components. Two ways in:
   reporting a few incidents (convert.py, importer.py);
 - `feed_frames` / `read_feed_frames`: the whole feed as two DataFrames
   (incidents, updates) without building a model per incident or update, for
-  the history of thousands of incidents (frames.py).
+  the history of thousands of incidents (frames.py), and those frames as the
+  history table, one row per incident (`history.feed_history`).
 
 Both read and check the feed in feed.py.
 """
