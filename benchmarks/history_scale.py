@@ -85,7 +85,7 @@ def synthetic_chunk(n: int, offset: int = 0, seed: int = 16) -> pa.Table:
         "mitigation": pick(MITIGATIONS), "detection": pick(DETECTIONS),
         "mitigation_actions": pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, np.int32)), pa.array([], pa.string())),
         "start": pa.array(start, pa.timestamp("ns", tz="UTC")),
-        "exact": pa.array(rng.random(n) < 0.8),
+        "exact": pa.array(rng.random(n) < 0.8), "stage_flag": pa.nulls(n, pa.string()),
     }
     for stage, (median, unknown) in STAGE_LAWS.items():
         minutes = rng.lognormal(np.log(median), 1.3, n)

@@ -143,3 +143,17 @@ def test_the_cli_shows_the_contradicting_records(issre_dir, capsys):
     assert "minutes from the start" in out
     line = next(line for line in out.splitlines() if CONTRADICTION in line)
     assert line.split()[-1] == "35"
+
+
+def test_each_flagged_record_is_marked_in_the_table(issre_dir):
+    """`stage_flag` marks the records the import report counts: a contradiction, or a phase without its start."""
+    from incident.analysis.history import history_table
+
+    table = history_table(issre_dir)
+    report = table.attrs["import_report"]
+    flags = table["stage_flag"].dropna().str.split(",").explode().value_counts()
+    for kind in ("phases_exceed_duration", "tti_phase_only", "ttm_phase_only"):
+        assert flags[kind] == report[kind], kind
+    contradicting = table[table["stage_flag"] == "phases_exceed_duration"]
+    assert contradicting[["tti", "ttm"]].isna().all().all() and contradicting["ttr"].notna().all()
+    assert table.loc[table["stage_flag"].isna(), "ttr"].notna().sum() > 0

@@ -44,15 +44,16 @@ HISTORY_COLUMNS = [
     "root_cause_l1", "root_cause_l2", "mitigation", "mitigation_actions", "detection",
     "start", "detected", "acknowledged", "mitigated", "resolved",
     "ttd", "tta", "tti", "ttm", "ttr",
-    "hours_to_detect", "hours_to_mitigate", "hours_to_resolve", "exact",
+    "hours_to_detect", "hours_to_mitigate", "hours_to_resolve", "exact", "stage_flag",
 ]
 # Columns added after the first release: a history file written before lacks them and reads without them.
-ADDED_COLUMNS = ("acknowledged", "tta")
+ADDED_COLUMNS = ("acknowledged", "tta", "stage_flag")
 # The column types, by kind (incident.io.history_parquet stores each kind with one Arrow type).
 TIME_COLUMNS = ("start", "detected", "acknowledged", "mitigated", "resolved")  # datetime64[ns, UTC]
 NUMBER_COLUMNS = ("ttd", "tta", "tti", "ttm", "ttr", "hours_to_detect", "hours_to_mitigate", "hours_to_resolve")  # float
 LIST_COLUMNS = ("components", "mitigation_actions")  # object: a list of str, empty if none
-# `exact` is a bool; every other column is text (object: str or None).
+# `exact` is a bool; every other column is text (object: str or None). `stage_flag` says why a record's
+# stages are not all known from its numbers (its import-report kinds, comma-separated), None where nothing is amiss.
 
 
 def history_frame(columns: Mapping[str, Any], n: int, report: Mapping[str, int] | None = None,

@@ -262,13 +262,17 @@ def _labelled_stages(rec: dict, count) -> dict[str, float]:
     return out
 
 
-def _stage_counts(labelled: dict[str, float], start: dict[str, float], contradicts: bool, count) -> None:
+def _stage_counts(labelled: dict[str, float], start: dict[str, float], contradicts: bool, count) -> list[str]:
+    """Count, and return, what keeps a record's stages from being read from the start (the record's flags)."""
     if contradicts:
         count(CONTRADICTION)
-        return
+        return [CONTRADICTION]
+    flags = []
     for stage in ("tti", "ttm"):
         if not math.isnan(labelled[stage]) and math.isnan(start[stage]):
             count(f"{stage}_phase_only")  # an earlier phase is not given: not a time from the start
+            flags.append(f"{stage}_phase_only")
+    return flags
 
 
 def issre_stages(records: list[tuple[Path, str, dict]]) -> pd.DataFrame:
@@ -325,7 +329,7 @@ def issre_history(records: list[tuple[Path, str, dict]]) -> pd.DataFrame:
 
     cols: dict[str, list] = {k: [] for k in (
         "id", "provider", "components", "title", "impact", "root_cause_l1", "root_cause_l2",
-        "mitigation", "mitigation_actions", "detection", "start", "ttd", "tti", "ttm", "ttr")}
+        "mitigation", "mitigation_actions", "detection", "start", "ttd", "tti", "ttm", "ttr", "stage_flag")}
     seen: dict[str, int] = {}
     for file, rid, rec in records:
         for kind in kinds:
@@ -356,7 +360,7 @@ def issre_history(records: list[tuple[Path, str, dict]]) -> pd.DataFrame:
         cols["start"].append(_day(rec["time"]))
         labelled = _labelled_stages(rec, count)
         start, contradicts = stages_from_start(**labelled)
-        _stage_counts(labelled, start, contradicts, count)
+        cols["stage_flag"].append(",".join(_stage_counts(labelled, start, contradicts, count)) or None)
         for stage, value in start.items():
             cols[stage].append(value)
     for kind in kinds:
