@@ -178,3 +178,17 @@ def test_a_group_of_one_is_drawn_and_counts_are_whole(issre):
     ticks = counts.get_yticks()
     assert np.allclose(ticks, np.round(ticks))  # whole incidents, never 0.25 steps
     plt.close(ax.figure)
+
+
+def test_a_large_history_reports_the_rank_interval():
+    """Above BOOTSTRAP_MAX_RECORDS records the report's CI is the rank interval, and its prose says so."""
+    import pandas as pd
+
+    from incident.analysis.history import BOOTSTRAP_MAX_RECORDS, ci_for
+    from incident.report.history import prose
+
+    small, large = pd.DataFrame(index=range(BOOTSTRAP_MAX_RECORDS)), pd.DataFrame(index=range(BOOTSTRAP_MAX_RECORDS + 1))
+    assert ci_for(small) == {} and ci_for(large) == {"method": "rank"}
+    assert "percentile bootstrap" in prose("stages", **ci_for(small))
+    text = prose("stages", **ci_for(large))
+    assert "order-statistic interval" in text and "percentile bootstrap" not in text and f"{BOOTSTRAP_MAX_RECORDS:,}" in text

@@ -52,7 +52,7 @@ __all__ = [
     "HISTORY_COLUMNS", "STAGES", "FORMATS", "TARGETS", "history_table", "detect_format", "combine",
     "import_report", "stage_stats", "within_targets", "median_ci", "group_stats", "by_component",
     "group_key", "by_mitigation", "quarterly_trend", "history_summary", "summary_data", "duration_stats", "share_over", "ecdf",
-    "median_rank_ci", "median_rank_interval", "rank_fractions", "CI_METHODS",
+    "median_rank_ci", "median_rank_interval", "rank_fractions", "CI_METHODS", "ci_for", "BOOTSTRAP_MAX_RECORDS",
 ]
 
 _POINTS = {"detected": "time_to_detect", "mitigated": "time_to_mitigate", "resolved": "time_to_recover"}
@@ -351,6 +351,15 @@ def median_ci(values, level: float = LEVEL, n_boot: int = N_BOOT, seed: int = SE
         medians = ordered[np.minimum(np.searchsorted(cdf, rng.random(n_boot)), n - 1)]
     low, high = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
+
+
+BOOTSTRAP_MAX_RECORDS = 100_000  # above: the rank interval (`ci_for`); resampling many large groups takes minutes
+
+
+def ci_for(table: pd.DataFrame) -> dict:
+    """The CI options a history's report uses: the bootstrap (the default) up to BOOTSTRAP_MAX_RECORDS
+    records, the rank interval above, which needs no resampling and is what DuckDB gives."""
+    return {"method": "rank"} if len(table) > BOOTSTRAP_MAX_RECORDS else {}
 
 
 CI_METHODS = {

@@ -63,7 +63,8 @@ from incident.analysis.history import (
     BY_CHOICES, LEVEL, MIN_N_FOR_CI, history_summary as pandas_summary, history_table, summary_data,
 )
 
-__all__ = ["ENGINES", "choose_engine", "history_summary", "load_history", "columns_for", "duckdb_settings",
+__all__ = ["ENGINES", "choose_engine", "history_summary", "load_history", "columns_for", "report_columns",
+           "duckdb_settings",
            "physical_memory", "onsets_data"]
 
 ENGINES = ("pandas", "duckdb", "spark")
@@ -315,6 +316,12 @@ def columns_for(by: str | None) -> list[str]:
 
 def _with_coverage(by: str | None) -> list[str]:
     return list(dict.fromkeys(columns_for(by) + COVERAGE_COLUMNS))
+
+
+def report_columns(group_by: Iterable[str] = ()) -> list[str]:
+    """The columns the history report reads of a saved Parquet history: the stages, what its title and
+    coverage say, and each grouping's key (a million incidents' titles and ids are not read)."""
+    return list(dict.fromkeys([*_with_coverage(None), "provider", *(c for by in group_by for c in columns_for(by))]))
 
 
 def load_history(source, columns: Iterable[str] | None = None) -> pd.DataFrame:

@@ -82,15 +82,27 @@ def _whole(args) -> int:
 
 
 STUDY_WARM: tuple[str, ...] = ("scipy.special", "incident.market.reaction", "incident.plots.caar", "incident.plots.eventstudy")
-HISTORY_WARM: tuple[str, ...] = ("incident.analysis.history", "incident.plots.history")
+HISTORY_WARM: tuple[str, ...] = ("incident.analysis.history", "incident.analysis.history_engine", "incident.plots.history")
 
 
 def _check_history(paths) -> None:
-    """Every history source reads; IncidentError naming the first that does not."""
+    """Every history source reads; IncidentError naming the first that does not.
+
+    A saved Parquet history is checked from its footer (a history table, within
+    the pandas engine's budget), not read: the report's kernel reads it.
+    """
     from incident.analysis.history import history_table
+    from incident.core.errors import IncidentError
+    from incident.io.history_parquet import inspect_history, is_parquet
 
     for path in paths:
-        history_table(path, index=False)
+        if is_parquet(path):
+            info = inspect_history(path)
+            if not info.fits_in_memory():
+                raise IncidentError.single(str(path), f"{info.too_large()}: the history report holds the table in "
+                                                      "memory; summarise it with `incident history --engine duckdb`")
+        else:
+            history_table(path, index=False)
 
 
 def _check_incidents(paths) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from incident.analysis.history import MIN_N_FOR_CI, ecdf, group_key, median_ci, quarterly_trend
+from incident.analysis.history import MIN_N_FOR_CI, ecdf, group_key, median_ci, median_rank_ci, quarterly_trend
 from incident.analysis.history_coverage import from_first_known, quarter_sources, source_changes
 from incident.io.history_schema import STAGE_NAMES, shown_stages
 from incident.plots.style import COLOURS, axes_for, house_style
@@ -167,12 +167,14 @@ def plot_stage_ecdf(table: pd.DataFrame, stages=None, *, ax=None):
         return ax
 
 
-def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", *, ax=None, min_n: int = 1):
+def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", *, ax=None, min_n: int = 1,
+                          method: str = "bootstrap"):
     """One stage across the groups of `by`: horizontal boxes sorted by median, with the median's CI.
 
     Each label gives the group and n (records where the stage is known); the
-    thick line over each box is the median's bootstrap CI (groups with
-    n ≥ MIN_N_FOR_CI). Groups with fewer than `min_n` known values are left out.
+    thick line over each box is the median's CI by `method` ("bootstrap" or
+    "rank", as `distribution`; groups with n ≥ MIN_N_FOR_CI). Groups with
+    fewer than `min_n` known values are left out.
     """
     rows, key = group_key(table, by)
     groups = [(name, g[stage].dropna().to_numpy(dtype=float)) for name, g in rows.groupby(key.to_numpy())]
@@ -189,7 +191,7 @@ def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", *, a
                        flierprops={"marker": ".", "markersize": 3, "markeredgecolor": COLOURS["grey"]})
             for y, (_, values) in enumerate(groups, start=1):
                 if len(values) >= MIN_N_FOR_CI:
-                    low, high = median_ci(values)
+                    low, high = median_rank_ci(values) if method == "rank" else median_ci(values)
                     ax.plot([max(low, SHORTEST), max(high, SHORTEST)], [y, y], color=COLOURS["blue"], lw=4,
                             alpha=0.7, solid_capstyle="butt", zorder=3)
             ax.set_yticks(range(1, len(groups) + 1),
@@ -208,7 +210,7 @@ def _from_zero(x: pd.Series, share: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([x.to_numpy()[:1], x.to_numpy()]), np.concatenate([[0.0], share.to_numpy()])
 
 
-def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None):
+def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None, method: str = "bootstrap"):
     """Per quarter: bars counting the incidents, and the median of `stage` with its CI band (log axis).
 
     Quarters run from the first where the stage is known (`from_first_known`):
@@ -220,7 +222,7 @@ def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None):
     then GitHub's status page), the line is broken and a dashed line marks
     the change, labelled with the sources from there on.
     """
-    full = quarterly_trend(table, stage)
+    full = quarterly_trend(table, stage, method=method)
     trend = from_first_known(full)
     trend = trend[trend["quarter"] != "(unknown)"].reset_index(drop=True)
     skipped = int((full["quarter"] != "(unknown)").sum()) - len(trend)

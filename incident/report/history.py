@@ -23,7 +23,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from incident.analysis.history import (
-    LEVEL, MIN_N_FOR_CI, N_BOOT, SEED, TARGETS, group_stats, import_report, quarterly_trend, within_targets,
+    BOOTSTRAP_MAX_RECORDS, LEVEL, MIN_N_FOR_CI, N_BOOT, SEED, TARGETS, group_stats, import_report, quarterly_trend,
+    within_targets,
 )
 from incident.analysis.history_coverage import from_first_known, maintenance_note, stage_onsets
 from incident.core.text import count, number, percent
@@ -143,9 +144,11 @@ def headline(history: pd.DataFrame, providers: pd.Series) -> str:
     return f"{count(len(history))} incident{'s' if len(history) != 1 else ''}{who}"
 
 
-def prose(key: str, **view) -> Markup:
-    """Section `key`'s heading and its prose (`templates/sections/history/<key>.html.j2`)."""
+def prose(key: str, method: str = "bootstrap", **view) -> Markup:
+    """Section `key`'s heading and its prose (`templates/sections/history/<key>.html.j2`); `method` is the
+    median CI's (`ci_for`), said where the prose defines the interval."""
     constants = {"level": percent(LEVEL, 0), "resamples": count(N_BOOT), "seed": SEED, "min_n": MIN_N_FOR_CI,
+                 "method": method, "bootstrap_max": count(BOOTSTRAP_MAX_RECORDS),
                  "targets": [(STAGE_NAMES[s], minutes(m)) for s, m in TARGETS.items()]}
     return fragment(f"history/{key}", key=key, heading=HEADINGS[key], **constants, **view)
 
@@ -176,9 +179,9 @@ def targets(history: pd.DataFrame) -> pd.DataFrame:
     return stages(within_targets(history))
 
 
-def group(history: pd.DataFrame, by: str) -> pd.DataFrame:
+def group(history: pd.DataFrame, by: str, **ci) -> pd.DataFrame:
     """One row per group of `by` and stage: the group's records, and the stage's distribution where known."""
-    groups = group_stats(history, by)
+    groups = group_stats(history, by, **ci)
     return groups.assign(stage=groups["stage"].map(stage_label))
 
 
@@ -189,9 +192,9 @@ def group_columns(by: str) -> dict:
             "n": ("Known", "count"), **DISTRIBUTION}
 
 
-def trend(history: pd.DataFrame, stage: str = "ttr") -> pd.DataFrame:
+def trend(history: pd.DataFrame, stage: str = "ttr", **ci) -> pd.DataFrame:
     """`quarterly_trend`, every quarter from the first where `stage` is known (`from_first_known`)."""
-    return from_first_known(quarterly_trend(history, stage))
+    return from_first_known(quarterly_trend(history, stage, **ci))
 
 
 def trend_heading(stage: str) -> Markup:
