@@ -192,3 +192,11 @@ def test_a_large_history_reports_the_rank_interval():
     assert "percentile bootstrap" in prose("stages", **ci_for(small))
     text = prose("stages", **ci_for(large))
     assert "order-statistic interval" in text and "percentile bootstrap" not in text and f"{BOOTSTRAP_MAX_RECORDS:,}" in text
+
+
+def test_the_readme_states_the_rank_threshold():
+    from conftest import ROOT
+    from incident.analysis.history import BOOTSTRAP_MAX_RECORDS
+
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"above {BOOTSTRAP_MAX_RECORDS:,} incidents, gives the median's rank interval" in readme
