@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
+from test_prices import problems, write
 from incident.cli import main
-from incident.core.errors import IncidentError
 from incident.io import calendars
 from incident.io.prices import check_gaps, read_prices
 from incident.market.eventstudy import event_study
@@ -33,17 +33,6 @@ def rows_of(path):
     with open(path, newline="", encoding="utf-8") as f:
         return [(r["Date"], float(r["Close"])) for r in csv.DictReader(f)]
 
-
-def write(tmp_path, text, name="bars.csv"):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def problems(path, **kwargs):
-    with pytest.raises(IncidentError) as exc:
-        read_prices(path, **kwargs)
-    return exc.value.problems
 
 
 # -- the full history is read whole ---------------------------------------------------------------
