@@ -109,6 +109,7 @@ def connect(engine: str = "duckdb", memory_limit: str | None = None, threads: in
 
         builder = (SparkSession.builder.master(f"local[{threads}]").appName("incident")
                    .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", str(threads))
+                   .config("spark.ui.showConsoleProgress", "false")  # no progress bar over the command's output
                    .config("spark.sql.session.timeZone", "UTC"))
         if memory_limit:
             builder = builder.config("spark.driver.memory", memory_limit)
