@@ -72,12 +72,12 @@ def path_text(parts: tuple) -> str:
 MAX_ECHO = 200  # characters of a bad value repeated in a message: enough to find it, not a 5 MB wall
 
 
-def shown(value: Any) -> str:
-    """`repr(value)`, cut to about MAX_ECHO characters."""
+def shown(value: Any, limit: int = MAX_ECHO) -> str:
+    """`repr(value)`, cut to about `limit` characters (a message repeats a bad value, not a 5 MB wall)."""
     text = repr(value)
-    if len(text) <= MAX_ECHO:
+    if len(text) <= limit:
         return text
-    return f"{text[:MAX_ECHO]}... ({len(text):,} characters)"
+    return f"{text[:limit]}... ({len(text):,} characters)"
 
 
 MilestoneKind = Literal[

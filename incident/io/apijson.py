@@ -4,7 +4,7 @@ PagerDuty, Opsgenie and incident.io answer in JSON with ISO 8601 times; their
 importers read the file through one checked read (`read_json`, capped at
 MAX_FILE_BYTES), judge each time the same way (`time_problem`, `moment`),
 keep text as text on one line (`one_line`, `text_of`), show a bad value
-short in an error (`shown`) and write milestones of one shape (`milestone`).
+short in an error (`incident.core.model.shown`) and write milestones of one shape (`milestone`).
 `check_records` names every bad record and field of a response at once, and
 `validated` checks each converted incident as an incident file, all or none.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
+from incident.core.model import shown
 from incident.io.files import read_bytes
 from incident.io.loader import as_record_problems, validate
 
@@ -88,12 +89,6 @@ def record_where(key: str, i: int, raw: Any) -> str:
     """Where a record is in a response, for messages: 'incidents[3] (id 'P1')'."""
     rid = raw.get("id") if isinstance(raw, dict) else None
     return f"{key}[{i}]" + (f" (id {shown(rid)})" if isinstance(rid, str) else "")
-
-
-def shown(value: Any, limit: int = 60) -> str:
-    """A value as an error message shows it: its repr, cut to `limit` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def milestone(mid: str, at: str, kind: str, title: str, description: str, sources: list[str]) -> dict:

@@ -98,10 +98,11 @@ from typing import Any
 import pandas as pd
 
 from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
+from incident.core.model import shown
 from incident.io.history_schema import history_frame
 from incident.io.apijson import (
-    check_records, milestone, moment, one_line, read_json, record_where, reference_name, shown, text_of,
-    time_problem, validated,
+    check_records, milestone, moment, one_line, read_json, record_where, reference_name, text_of, time_problem,
+    validated,
 )
 from incident.io.statuspage import incident_ids, write_imported
 

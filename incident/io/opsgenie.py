@@ -82,9 +82,10 @@ from typing import Any
 import pandas as pd
 
 from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
+from incident.core.model import shown
 from incident.io.history_schema import history_frame
 from incident.io.apijson import (
-    QUOTE_MAX, TEXT_MAX, check_records, milestone, moment, one_line, read_json, shown, text_of, time_problem,
+    QUOTE_MAX, TEXT_MAX, check_records, milestone, moment, one_line, read_json, text_of, time_problem,
     validated,
 )
 from incident.io.statuspage import incident_ids, write_imported

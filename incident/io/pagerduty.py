@@ -62,9 +62,10 @@ from typing import Any
 import pandas as pd
 
 from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
+from incident.core.model import shown
 from incident.io.apijson import (
     QUOTE_MAX, TEXT_MAX, check_records, milestone, moment, one_line, read_json, record_where, reference_name,
-    shown, text_of, time_problem, validated,
+    text_of, time_problem, validated,
 )
 from incident.io.history_schema import history_frame
 from incident.io.statuspage import incident_ids, write_imported
