@@ -123,7 +123,7 @@ def test_duckdb_errors_become_one_incident_error(good, monkeypatch):
 
     from incident.analysis import history_ibis
 
-    def fail(files, con):
+    def fail(files, con, checked=False):
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256 KiB")
 
     monkeypatch.setattr(history_ibis, "history_table", fail)
@@ -131,7 +131,7 @@ def test_duckdb_errors_become_one_incident_error(good, monkeypatch):
         history_summary(good, engine="duckdb")
     assert len(caught.value.problems) == 1 and caught.value.problems[0].file == str(good)
 
-    def broken(files, con):
+    def broken(files, con, checked=False):
         raise duckdb.InvalidInputException("Invalid Input Error: something\nwith a second line")
 
     monkeypatch.setattr(history_ibis, "history_table", broken)

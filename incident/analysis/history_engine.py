@@ -59,6 +59,7 @@ from incident.io.history_schema import STAGES, combine
 from incident.analysis.history_coverage import (
     exclude_maintenance as without_maintenance, maintenance_note, stage_onsets,
 )
+from incident.analysis.history_ibis import MEMORY_LIMIT, THREADS  # where the machine cannot tell
 from incident.analysis.history import (
     BY_CHOICES, LEVEL, MIN_N_FOR_CI, history_summary as pandas_summary, history_table, summary_data,
 )
@@ -69,12 +70,10 @@ __all__ = ["ENGINES", "choose_engine", "history_summary", "load_history", "colum
 
 ENGINES = ("pandas", "duckdb", "spark")
 ENGINE_NAMES = {"pandas": "pandas", "duckdb": "DuckDB", "spark": "Spark"}
-MEMORY_LIMIT = "2GB"  # DuckDB's cap where the machine's memory cannot be read: beyond it, it spills or fails cleanly
 MEMORY_FRACTION = 0.5  # of physical memory: DuckDB's cap by default, room left for pandas and the rest of the machine
 MEMORY_SETTING = "INCIDENT_DUCKDB_MEMORY"  # the environment variable that sets another cap ("8GB")
 THREADS_SETTING = "INCIDENT_DUCKDB_THREADS"  # the environment variable that sets DuckDB's threads ("2")
 MEMORY_OPTION, THREADS_OPTION = "--memory-limit", "--threads"  # how `incident history` names them
-THREADS = 2  # where os.cpu_count cannot tell
 
 _KEY_COLUMNS = {"component": ["components"], "quarter": ["start"], "year": ["start"],
                 "root-cause": ["root_cause_l1", "root_cause_l2"], "root-cause-l1": ["root_cause_l1"]}
@@ -124,13 +123,13 @@ def history_summary(source, by: str | None = None, engine: str = "pandas", exclu
 
         con = _connect(engine, memory, threads, files[0])
         try:
-            t = hx.history_table(files, con)
+            t = hx.history_table(files, con, checked=True)  # the footers were checked by parquet_sources
             maintenance = int(t.filter(hx.is_maintenance(t)).count().execute())
             if exclude_maintenance:
                 t = t.filter(~hx.is_maintenance(t))
-            n = int(t.count().execute())
             stages = hx.shown_stages(t)
             stats = hx.stage_stats(t, stages, level, min_n)
+            n = int(stats["N"].iloc[0]) if len(stats) else int(t.count().execute())
             targets = hx.within_targets(t)
             groups = hx.group_stats(t, by, stages, level, min_n) if by else None
             onsets = hx.stage_onsets(t, stages)
@@ -303,10 +302,6 @@ def duckdb_settings(memory_limit: str | None = None, threads: int | str | None =
     if count < 1:
         raise IncidentError.single(source, f"{where} must be a whole number of threads, at least 1; got {raw!r}")
     return memory, count
-
-
-def _memory_limit() -> str:
-    return duckdb_settings()[0]
 
 
 def columns_for(by: str | None) -> list[str]:

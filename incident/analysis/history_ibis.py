@@ -4,7 +4,9 @@
     con = connect("pyspark")                           # Spark: local[threads] here, a cluster's session there
     t = history_table(["a.parquet", "b.parquet"], con)
     stage_stats(t); group_stats(t, "provider"); within_targets(t); quarterly_trend(t)
-    history_summary(paths, by="provider", engine="pyspark")   # the dict of `history.history_summary`
+
+`incident.analysis.history_engine.history_summary(paths, engine="duckdb"|"spark")`
+runs them all for `incident history`, with what the history covers.
 
 Each statistic of `incident.analysis.history` (N, n known, mean, sample std,
 median, p90, the median's order-statistic CI, shares within the targets, the
@@ -59,21 +61,21 @@ from incident.core.errors import IncidentError
 from incident.core.extras import optional
 from incident.io.history_parquet import inspect_history, is_parquet
 from incident.io.issre import GROUP_SEPARATOR
-from incident.io.history_schema import OPTIONAL_STAGES, STAGES, TIME_COLUMNS, combine
+from incident.io.history_schema import OPTIONAL_STAGES, STAGES, TIME_COLUMNS
 from incident.analysis.history_coverage import MAINTENANCE, is_onset
 from incident.analysis.history import (
-    BY_CHOICES, LEVEL, MIN_N_FOR_CI, NO_COMPONENT, TARGETS, UNKNOWN_GROUP, median_rank_interval, summary_data,
+    BY_CHOICES, LEVEL, MIN_N_FOR_CI, NO_COMPONENT, TARGETS, UNKNOWN_GROUP, median_rank_interval,
 )
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 __all__ = ["ENGINES", "connect", "history_table", "shown_stages", "group_label", "stage_stats", "group_stats",
-           "within_targets", "quarterly_trend", "is_maintenance", "stage_onsets", "history_summary"]
+           "within_targets", "quarterly_trend", "is_maintenance", "stage_onsets"]
 
 ENGINES = ("duckdb", "pyspark")
-MEMORY_LIMIT = "2GB"  # DuckDB's cap, as in history_engine; Spark's is its driver memory, set before the JVM starts
-THREADS = 2
+MEMORY_LIMIT = "2GB"  # DuckDB's cap where none is given; Spark's is its driver memory, set before the JVM starts
+THREADS = 2  # where none is given and os.cpu_count cannot tell
 _STATS = ["N", "n", "mean", "std", "median", "p90", "median_ci_low", "median_ci_high"]
 
 
@@ -119,17 +121,18 @@ def connect(engine: str = "duckdb", memory_limit: str | None = None, threads: in
     return ibis.pyspark.connect(session, **{"spark.sql.legacy.parquet.nanosAsLong": "true"})
 
 
-def history_table(paths: str | Path | Iterable[str | Path], con) -> ir.Table:
+def history_table(paths: str | Path | Iterable[str | Path], con, checked: bool = False) -> ir.Table:
     """The Parquet history files `paths` as one ibis table of `con` (`connect`), their union by column name.
 
     Each file's footer is checked first (`inspect_history`: a history file, the
-    stages of float type), so a bad file is one IncidentError naming it.
-    `con` may also be an engine's name, connected with the defaults.
+    stages of float type), so a bad file is one IncidentError naming it,
+    unless the caller has (`checked`). `con` may also be an engine's name,
+    connected with the defaults.
     """
     files = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if not files:
         raise IncidentError.single("<history>", "no history source given")
-    for f in files:
+    for f in [] if checked else files:
         if not is_parquet(f):
             raise IncidentError.single(f, "the ibis engines read Parquet history files; "
                                           "save one with `incident history SOURCE --save FILE.parquet`")
@@ -344,38 +347,3 @@ def stage_onsets(t: ir.Table, stages: Iterable[str] | None = None) -> pd.DataFra
     out = pd.DataFrame(rows, columns=["source", "stage", "since", "before", "after", "known"])
     out["since"] = pd.to_datetime(out["since"], utc=True)  # the engines give UTC wall time (`history_table`)
     return out.sort_values(["source"], kind="stable", ignore_index=True)
-
-
-def history_summary(paths, by: str | None = None, engine: str = "duckdb", con=None, **ci) -> dict:
-    """`history.history_summary(table, by, method="rank")` of the Parquet files `paths`, on `engine`.
-
-    `con`: a connection of `connect` to reuse (else one is made with its
-    defaults). `ci` passes level, min_n_for_ci and method (only "rank": the
-    bootstrap needs the values in memory, IncidentError) and `approx`.
-    """
-    if by is not None and by not in BY_CHOICES:
-        raise ValueError(f"cannot group by {by!r}; one of {', '.join(BY_CHOICES)}")
-    files = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
-    ci.setdefault("method", "rank")
-    if ci["method"] != "rank":
-        raise IncidentError.single(files[0] if files else "<history>",
-                                   f"the {engine} engine gives the rank interval of the median (--ci rank); "
-                                   "the bootstrap needs the values in memory: use --engine pandas")
-    approx = ci.pop("approx", False)
-    level, min_n = ci.get("level", LEVEL), ci.get("min_n_for_ci", MIN_N_FOR_CI)
-    t = history_table(files, con if con is not None else connect(engine))
-    stages = shown_stages(t)
-    stats = stage_stats(t, stages, level, min_n, approx)
-    targets = within_targets(t)
-    groups = group_stats(t, by, stages, level, min_n, approx) if by else None
-    n = int(stats["N"].iloc[0]) if len(stats) else int(t.count().execute())
-    return summary_data(n, stats, targets, groups, by, _import_report(files), ci)
-
-
-def _import_report(files: list[str]) -> dict[str, int]:
-    parts = []
-    for f in files:
-        part = pd.DataFrame()
-        part.attrs["import_report"] = inspect_history(f).import_report
-        parts.append(part)
-    return combine(parts).attrs["import_report"]

@@ -648,7 +648,6 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
     """
     out: list[tuple[tuple, str]] = []
     source_ids = {s.id for s in inc.sources}
-    figure_ids = {f.id for f in inc.financials}
     figure_values = {f.id: f.value for f in inc.financials}
 
     def unique(items, name):
@@ -724,7 +723,7 @@ def check_references(inc: Incident) -> list[tuple[tuple, str]]:
             if check.kind == "duration":
                 ordered(check.start, check.end, ("claims", i, "check"), "start", "end")
                 break
-            if ref not in figure_ids:
+            if ref not in figure_values:
                 out.append((("claims", i, "check", key), f"unknown financial figure {shown(ref)}"))
             elif check.kind == "cagr" and figure_values[ref] <= 0:  # a growth rate compounds from a positive value
                 out.append((("claims", i, "check", key), f"figure {shown(ref)} is {figure_values[ref]:g}: a "

@@ -83,8 +83,7 @@ leave out paused time or count from another timestamp; which one is right is
 the analyst's call).
 
 The JSON reading, time checking, text cleaning and naming helpers are the
-PagerDuty importer's (`incident.io.pagerduty`, private there), used rather
-than repeated.
+ones every API importer shares (`incident.io.apijson`).
 """
 
 from __future__ import annotations
@@ -101,7 +100,7 @@ from incident.core.errors import MAX_PROBLEMS, IncidentError, Problem, capped
 from incident.core.model import shown
 from incident.io.history_schema import history_frame
 from incident.io.apijson import (
-    check_records, milestone, moment, one_line, read_json, record_where, reference_name, text_of, time_problem,
+    QUOTE_MAX, TEXT_MAX, check_records, milestone, moment, one_line, read_json, record_where, reference_name, text_of, time_problem,
     validated,
 )
 from incident.io.statuspage import incident_ids, write_imported
@@ -114,8 +113,6 @@ OVER = ("learning", "closed")
 NOT_INCIDENTS = ("declined", "canceled", "merged")
 NOT_REAL_MODES = ("test", "tutorial")
 METRIC_TOLERANCE_MINUTES = 1.0  # incident.io counts whole seconds; timestamps carry microseconds
-QUOTE_MAX = 2_000
-TEXT_MAX = 20_000
 _TICKET_MAX = 200
 
 # timestamp name (lower case, without a trailing " at") -> the stage it gives

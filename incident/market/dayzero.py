@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from incident.core.errors import IncidentError
 from incident.core.model import Incident
-from incident.io.loader import file_label
 from incident.io.prices import market_prices
 from incident.market.eventstudy import DEFAULT_ESTIMATION, DEFAULT_WINDOWS, PriceDataError, event_study
 from incident.market.reaction import excluded_bars, market_event_study, market_section, price_sessions
-from incident.market.sessions import calendar, day_zero, day_zero_field, day_zero_milestone, day_zero_rule
+from incident.market.sessions import _error, calendar, day_zero, day_zero_field, day_zero_milestone, day_zero_rule
 
 STATISTICS = ("car", "t", "p")
 
@@ -104,6 +102,3 @@ def _day0_sensitivity(inc: Incident, windows, model: str, estimation) -> pd.Data
     out.index.name = "window"
     return out
 
-
-def _error(inc: Incident, field: str, message: str) -> IncidentError:
-    return IncidentError.single(file_label(inc), message, path=field)

@@ -40,6 +40,7 @@ import pandas as pd
 
 from incident.market.eventstudy import MODELS, window_label
 
+PARAMETERS = {"market": 2, "constant-mean": 1, "market-adjusted": 0}  # fitted per model: the residuals' lost dof
 TESTS = ("cross-sectional t", "Patell Z", "BMP t", "Corrado rank Z", "generalized sign Z")
 # the Kolari-Pynnönen adjusted tests, shown beside the plain ones where event windows overlap in calendar time
 ADJUSTED = {"cross-sectional t (KP)": "cross-sectional t", "BMP t (KP)": "BMP t"}
@@ -125,7 +126,7 @@ def fit_models(stock: np.ndarray, bench: np.ndarray, estimation: np.ndarray, mod
     y, x = np.asarray(stock, float)[:, estimation], np.asarray(bench, float)[:, estimation]
     ok = np.isfinite(y) & np.isfinite(x)
     n = ok.sum(axis=1)
-    k = {"market": 2, "constant-mean": 1, "market-adjusted": 0}[model]
+    k = PARAMETERS[model]
     if (n <= k + 1).any():
         raise ValueError(f"the {model} model needs more than {k + 1} returns to fit; an event has {int(n.min())}")
     y0, x0 = np.where(ok, y, 0.0), np.where(ok, x, 0.0)
@@ -343,7 +344,7 @@ def window_tests(ar: np.ndarray, sd: np.ndarray, dof: np.ndarray, days: np.ndarr
 def conventions(model: str, estimation: tuple[int, int], rank_span: tuple[int, int] | None = None,
                 flagged: str = "dropped") -> dict:
     """The study's conventions in words, for wherever its numbers are shown (CLI note, `--json`, the report)."""
-    k = {"market": 2, "constant-mean": 1, "market-adjusted": 0}[model]
+    k = PARAMETERS[model]
     return {
         "returns": "simple daily returns of adjusted closes, close_t / close_t-1 - 1, as fractions",
         "model": f"{model} model fitted by OLS on sessions {window_label(estimation)} of each event",

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from incident.analysis.history import MIN_N_FOR_CI, ecdf, group_key, median_ci, median_rank_ci, quarterly_trend
+from incident.analysis.history import MIN_N_FOR_CI, distribution, ecdf, group_key, quarterly_trend
 from incident.analysis.history_coverage import from_first_known, quarter_sources, source_changes
 from incident.io.history_schema import STAGE_NAMES, shown_stages
 from incident.plots.style import COLOURS, axes_for, house_style
@@ -190,8 +190,9 @@ def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", *, a
                        whiskerprops={"color": COLOURS["grey"]}, capprops={"color": COLOURS["grey"]},
                        flierprops={"marker": ".", "markersize": 3, "markeredgecolor": COLOURS["grey"]})
             for y, (_, values) in enumerate(groups, start=1):
-                if len(values) >= MIN_N_FOR_CI:
-                    low, high = median_rank_ci(values) if method == "rank" else median_ci(values)
+                d = distribution(values, method=method)  # the CI the group tables give
+                if np.isfinite(d["median_ci_low"]):
+                    low, high = d["median_ci_low"], d["median_ci_high"]
                     ax.plot([max(low, SHORTEST), max(high, SHORTEST)], [y, y], color=COLOURS["blue"], lw=4,
                             alpha=0.7, solid_capstyle="butt", zorder=3)
             ax.set_yticks(range(1, len(groups) + 1),
