@@ -342,12 +342,15 @@ def window_tests(ar: np.ndarray, sd: np.ndarray, dof: np.ndarray, days: np.ndarr
 
 
 def conventions(model: str, estimation: tuple[int, int], rank_span: tuple[int, int] | None = None,
-                flagged: str = "dropped") -> dict:
-    """The study's conventions in words, for wherever its numbers are shown (CLI note, `--json`, the report)."""
+                flagged: str = "dropped", window=window_label) -> dict:
+    """The study's conventions in words, for wherever its numbers are shown (CLI note, `--json`, the report).
+
+    `window` writes a window of sessions: "-120..-11" for the command line, the report's "[−120,−11]".
+    """
     k = PARAMETERS[model]
     return {
         "returns": "simple daily returns of adjusted closes, close_t / close_t-1 - 1, as fractions",
-        "model": f"{model} model fitted by OLS on sessions {window_label(estimation)} of each event",
+        "model": f"{model} model fitted by OLS on sessions {window(estimation)} of each event",
         "sigma": f"residual standard deviation with n - {k} in the denominator ({k} parameters fitted)"
                  + ("; the market-adjusted model fits nothing, so it divides by n" if k == 0 else ""),
         "single_event_t": "CAR over its prediction-error standard deviation (MacKinlay 1997: residual variance "
@@ -355,7 +358,7 @@ def conventions(model: str, estimation: tuple[int, int], rank_span: tuple[int, i
         "standardisation": "Patell and BMP divide each abnormal return by its own prediction-error standard "
                            "deviation; a window's standardised ARs are summed and scaled by sqrt(K d / (d - 2))",
         "rank_span": ("each event's estimation window plus the tested window (Corrado 1989)" if rank_span is None
-                      else f"sessions {window_label(rank_span)} of each event"),
+                      else f"sessions {window(rank_span)} of each event"),
         "flagged_bars": {"dropped": "returns into and out of a flagged bar are left out of the fit",
                          "kept": "returns into and out of a flagged bar are left out of the fit, except bars whose "
                                  "only flag is the vendor placeholder (open = high = low = close, volume 0), "

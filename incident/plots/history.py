@@ -211,7 +211,8 @@ def _from_zero(x: pd.Series, share: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([x.to_numpy()[:1], x.to_numpy()]), np.concatenate([[0.0], share.to_numpy()])
 
 
-def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None, method: str = "bootstrap"):
+def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None, method: str = "bootstrap",
+                         trend: pd.DataFrame | None = None):
     """Per quarter: bars counting the incidents, and the median of `stage` with its CI band (log axis).
 
     Quarters run from the first where the stage is known (`from_first_known`):
@@ -221,9 +222,10 @@ def plot_quarterly_trend(table: pd.DataFrame, stage: str = "ttr", *, ax=None, me
     across it; a lone quarter with a CI is a vertical bar. Where the sources
     of the known values change (`source_changes`, e.g. ISSRE'22 postmortems
     then GitHub's status page), the line is broken and a dashed line marks
-    the change, labelled with the sources from there on.
+    the change, labelled with the sources from there on. `trend`: the
+    table's `quarterly_trend` of `stage`, when the caller has computed it.
     """
-    full = quarterly_trend(table, stage, method=method)
+    full = quarterly_trend(table, stage, method=method) if trend is None else trend
     trend = from_first_known(full)
     trend = trend[trend["quarter"] != "(unknown)"].reset_index(drop=True)
     skipped = int((full["quarter"] != "(unknown)").sum()) - len(trend)

@@ -192,9 +192,10 @@ def group_columns(by: str) -> dict:
             "n": ("Known", "count"), **DISTRIBUTION}
 
 
-def trend(history: pd.DataFrame, stage: str = "ttr", **ci) -> pd.DataFrame:
-    """`quarterly_trend`, every quarter from the first where `stage` is known (`from_first_known`)."""
-    return from_first_known(quarterly_trend(history, stage, **ci))
+def trend(history: pd.DataFrame, stage: str = "ttr", quarters: pd.DataFrame | None = None, **ci) -> pd.DataFrame:
+    """`quarterly_trend` (or `quarters`, computed already), every quarter from the first where `stage` is
+    known (`from_first_known`)."""
+    return from_first_known(quarterly_trend(history, stage, **ci) if quarters is None else quarters)
 
 
 def trend_heading(stage: str) -> Markup:

@@ -8,7 +8,6 @@ prose of each section is a template in `templates/sections/study/`.
 
 from __future__ import annotations
 
-import re
 
 import pandas as pd
 from markupsafe import Markup
@@ -138,17 +137,19 @@ CLUSTER_COLUMNS = {"window": ("Window (sessions)", "text"), "event": ("Incident"
 
 def study_conventions(study: MarketStudy, flagged: str = "dropped") -> pd.DataFrame:
     """The conventions behind every number of the report, one row each (`market.study.conventions`)."""
-    notes = conventions(study.model, study.estimation, study.rank_span, flagged)
+    notes = conventions(study.model, study.estimation, study.rank_span, flagged,
+                        window=lambda w: window_text(*w))  # windows as the report writes them
     notes.pop("size")
-    # the words are the command line's; here windows are written as the report writes them, with a true minus
-    days = re.compile(r"(?<![\w.])(-?\d+)\.\.(-?\d+)")
-    text = [days.sub(lambda m: window_text(int(m[1]), int(m[2])), v) for v in notes.values()]
-    return pd.DataFrame({"convention": [k.replace("_", " ").capitalize() for k in notes], "statement": text})
+    return pd.DataFrame({"convention": [k.replace("_", " ").capitalize() for k in notes],
+                         "statement": list(notes.values())})
 
 
-def sizes() -> pd.DataFrame:
-    """How each test kept its size in the placebo studies on real returns (docs/market.md), one row per test."""
-    return pd.DataFrame({"test": [t + (" *" if t in OVER_REJECTS else "") for t in SIZE], "size": list(SIZE.values())})
+def sizes(study: MarketStudy) -> pd.DataFrame:
+    """How each test kept its size in the placebo studies on real returns (docs/market.md), one row per test
+    the study shows (the adjusted ones only where its windows share dates)."""
+    shown = [t for t in SIZE if t not in ADJUSTED or study.clustered]
+    return pd.DataFrame({"test": [t + (" *" if t in OVER_REJECTS else "") for t in shown],
+                         "size": [SIZE[t] for t in shown]})
 
 
 def with_p(statistic: float, p: float) -> str:
