@@ -3,8 +3,8 @@
     python benchmarks/history_engines.py                            # 1M and 10M incidents
     python benchmarks/history_engines.py --sizes 1e6 --dir /tmp/h   # keep (and reuse) the Parquet files
 
-Needs the history and spark extras (ibis-framework[duckdb], pyspark) and a Java
-runtime for Spark; an engine that cannot run is reported as failed.
+Needs the spark extra (pyspark) and a Java runtime for Spark; an engine that
+cannot run is reported as failed.
 
 For each size it writes a synthetic history as Parquet with
 `history_scale.write_synthetic` (lognormal stages with some unknown, tta
@@ -13,8 +13,9 @@ child process per engine and size, it runs what `incident history` runs, as
 history_scale.py does: `history_engine.history_summary` overall and by
 provider, component and quarter, median CI by rank, 2 threads:
 
-- pandas: the table read into memory (refused above its budget, 5M rows);
-- duckdb: the ibis expressions on DuckDB, memory limit 2GB up to 1M rows, 500MB above;
+- pandas: the table read into memory by pandas, the ibis expressions run on it
+  by DuckDB in the process (refused above its budget, 5M rows);
+- duckdb: the same expressions on DuckDB over the file, memory limit 2GB up to 1M rows, 500MB above;
 - spark: the same expressions on Spark in local mode (local[2]), driver memory --spark-memory.
 
 The time is the child's wall time from its start (imports, and Spark's JVM,

@@ -45,6 +45,16 @@ def write_incident(tmp_path):
     return write
 
 
+def history_scale():
+    """benchmarks/history_scale.py as a module: its synthetic history generator serves the tests too."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("history_scale", ROOT / "benchmarks" / "history_scale.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_cli(*args, cwd=ROOT, timeout=120):
     """Run the installed `incident` command as a user would."""
     return subprocess.run(

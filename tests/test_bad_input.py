@@ -26,6 +26,8 @@ CASES = [
     ("python-tag", lambda t: re.sub(r"(?m)^title: .*$", "title: !!python/object/apply:os.system ['echo pwned']", t, count=1),
      "not allowed", "title"),
     ("duplicate-key", lambda t: t.replace("status: resolved", "status: resolved\nstatus: ongoing", 1), "duplicate key", "status"),
+    ("tag-of-another-value", lambda t: t.replace("status: resolved", "status: !!bool maybe", 1), "as bool", "status"),
+    ("tag-of-nothing", lambda t: t.replace("status: resolved", "status: !!int", 1), "cannot read value ''", "status"),
     ("list-not-mapping", lambda t: t.replace("lessons:\n  went_well:", "lessons:\n- went_well:", 1), "valid dictionary", "lessons"),
 ]
 

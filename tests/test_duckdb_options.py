@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, one_line, run_cli
+from conftest import ROOT, history_scale, one_line, run_cli
 from incident.analysis import history_engine as engine
 from incident.core.errors import IncidentError
 
@@ -20,10 +20,7 @@ pytest.importorskip("duckdb")
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     """200,000 synthetic incidents as Parquet (benchmarks/history_scale.py's generator)."""
-    spec = importlib.util.spec_from_file_location("history_scale", ROOT / "benchmarks" / "history_scale.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench.write_synthetic(tmp_path_factory.mktemp("oom") / "synthetic.parquet", 200_000, chunk=100_000)
+    return history_scale().write_synthetic(tmp_path_factory.mktemp("oom") / "synthetic.parquet", 200_000, chunk=100_000)
 
 
 def cli(*args, env: dict | None = None):

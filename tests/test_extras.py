@@ -1,15 +1,15 @@
-"""A lighter install: pyarrow and duckdb come with the `history` extra, and their absence is one line.
+"""What a plain `pip install incident` brings, what the extras add, and a missing extra as one line.
 
-The commands run in a Python where `import pyarrow` (or `import duckdb`)
-fails, as after a plain `pip install incident`: a postmortem validates and
-summarises, a folder history is read without its index, and what needs the
-extra (a Parquet history, --save, the DuckDB engine) stops with exit status 2
-and one line naming the extra.
+Postmortems and histories need only the core dependencies (the history
+statistics run on DuckDB through ibis, Parquet through pyarrow); the Spark
+engine needs the `spark` extra. The commands run in a Python where some
+imports fail (None in sys.modules): a postmortem does not even import the
+history libraries, and the Spark engine without pyspark stops with exit
+status 2 and one line naming the extra.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -18,8 +18,8 @@ import pytest
 
 from conftest import ROOT, WEIMOB
 
-HINT = "pip install 'incident[history]'"
 ISSRE = ROOT / "data" / "history" / "issre22"
+HISTORY_LIBRARIES = ("pyarrow", "duckdb", "ibis", "pyspark")
 
 
 def incident_without(modules: tuple[str, ...], *args, cwd=ROOT) -> subprocess.CompletedProcess:
@@ -30,73 +30,55 @@ def incident_without(modules: tuple[str, ...], *args, cwd=ROOT) -> subprocess.Co
                           timeout=300)
 
 
-NO_HISTORY_EXTRA = ("pyarrow", "duckdb", "ibis", "pyspark")
+def names(deps: list[str]) -> set[str]:
+    return {dep.split(">")[0].split("=")[0].strip().lower() for dep in deps}
 
 
-def test_the_history_libraries_are_an_extra_that_the_tests_install():
+def test_the_history_libraries_are_core_and_spark_an_extra_that_the_tests_install():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    names = {dep.split(">")[0].split("=")[0].split("[")[0].strip().lower() for dep in project["dependencies"]}
-    assert not names & {"pyarrow", "duckdb", "ibis-framework", "pyspark", "jupyterlab"}
+    core = names(project["dependencies"])
+    assert {"pyarrow", "duckdb", "ibis-framework[duckdb]"} <= core
+    assert not core & {"pyspark", "jupyterlab"}
     extras = project["optional-dependencies"]
-    assert {d.split(">")[0] for d in extras["history"]} == {"pyarrow", "duckdb", "ibis-framework[duckdb]"}
-    assert {d.split(">")[0] for d in extras["spark"]} == {"incident[history]", "pyspark"}
-    assert {d.split(">")[0] for d in extras["lab"]} == {"jupyterlab"}
-    assert "incident[history,spark]" in extras["test"]  # `make test` installs -e '.[test]'
+    assert names(extras["spark"]) == {"pyspark"}
+    assert extras["history"] == []  # an older instruction, `incident[history]`, still installs
+    assert names(extras["lab"]) == {"jupyterlab"}
+    assert "incident[spark]" in extras["test"]  # `make test` installs -e '.[test]'
 
 
 @pytest.mark.parametrize("args", [["validate", WEIMOB, ROOT / "data" / "okta-2022"], ["summary", WEIMOB]],
                          ids=["validate", "summary"])
-def test_a_postmortem_needs_neither_pyarrow_nor_duckdb(args):
-    done = incident_without(NO_HISTORY_EXTRA, *args)
+def test_a_postmortem_does_not_import_the_history_libraries(args):
+    done = incident_without(HISTORY_LIBRARIES, *args)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip()
 
 
-def test_a_folder_history_is_read_without_its_index(tmp_path):
-    for name in ("weimob-2020", "gitlab-2017", "okta-2022"):
-        shutil.copytree(ROOT / "data" / name, tmp_path / name)
-    done = incident_without(NO_HISTORY_EXTRA, "history", "--json", tmp_path)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert '"n": 3' in done.stdout
-    assert not (tmp_path / ".incident-history.parquet").exists()
-    done = incident_without(NO_HISTORY_EXTRA, "history", ISSRE)  # a history that is not Parquet needs none
-    assert done.returncode == 0, done.stderr[-2000:]
-
-
-def test_a_parquet_history_without_pyarrow_is_one_line_naming_the_extra(tmp_path):
+def test_the_spark_engine_without_pyspark_is_one_line_naming_the_extra(tmp_path):
     from incident.analysis.history import history_table
     from incident.io.history_parquet import write_history
 
     saved = write_history(history_table(ISSRE), tmp_path / "issre.parquet")
-    done = incident_without(NO_HISTORY_EXTRA, "history", saved)
-    assert done.returncode == 2
-    assert done.stderr == f"error: {saved}: reading Parquet needs pyarrow: {HINT}\n"
-    assert done.stdout == ""
-
-    out = tmp_path / "again.parquet"
-    done = incident_without(NO_HISTORY_EXTRA, "history", ISSRE, "--save", out)
-    assert (done.returncode, done.stderr) == (2, f"error: {out}: writing Parquet needs pyarrow: {HINT}\n")
-    assert not out.exists()
-
-    done = incident_without(("duckdb",), "history", saved, "--engine", "duckdb")
-    assert (done.returncode, done.stderr) == (2, f"error: {saved}: the DuckDB engine needs duckdb: {HINT}\n")
+    done = incident_without(("pyspark",), "history", saved, "--engine", "spark")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"error: {saved}: the Spark engine needs pyspark: pip install 'incident[spark]'\n"
 
 
 def test_optional_names_the_extra_and_imports_what_is_there(monkeypatch):
     from incident.core.errors import IncidentError
     from incident.core.extras import available, optional
 
-    assert optional("pyarrow.parquet", "reading Parquet", "x.parquet").__name__ == "pyarrow.parquet"
-    monkeypatch.setitem(sys.modules, "pyarrow", None)
-    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    assert optional("pyspark.sql", "the Spark engine", "x.parquet").__name__ == "pyspark.sql"
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(IncidentError) as caught:
-        optional("pyarrow.parquet", "reading Parquet", "x.parquet")
-    assert str(caught.value) == f"x.parquet: reading Parquet needs pyarrow: {HINT}"
-    assert not available("pyarrow.parquet")
+        optional("pyspark.sql", "the Spark engine", "x.parquet")
+    assert str(caught.value) == "x.parquet: the Spark engine needs pyspark: pip install 'incident[spark]'"
+    assert not available("pyspark.sql")
 
 
-def test_the_history_modules_import_without_pyarrow_or_duckdb():
-    code = ("import sys\nsys.modules['pyarrow'] = sys.modules['duckdb'] = None\n"
+def test_the_history_modules_import_without_loading_pyarrow_or_duckdb():
+    code = ("import sys\nsys.modules['pyarrow'] = sys.modules['duckdb'] = sys.modules['ibis'] = None\n"
             "import incident.io.history_parquet, incident.analysis.history, incident.analysis.history_engine\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

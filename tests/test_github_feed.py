@@ -13,10 +13,8 @@ import pandas as pd
 import pytest
 
 from conftest import run_cli
-from incident.analysis.history import group_stats, quarter, quarterly_trend
-from incident.analysis.history_coverage import (
-    exclude_maintenance, from_first_known, maintenance_note, stage_onsets,
-)
+from incident.analysis.history import group_stats, quarterly_trend, stage_onsets
+from incident.analysis.history_coverage import exclude_maintenance, from_first_known, maintenance_note, quarter
 from incident.analysis.history_engine import history_summary
 from incident.io.history_parquet import write_history
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from conftest import ROOT
-from incident.analysis.history import (
-    BY_CHOICES, history_summary as pandas_summary, median_rank_ci, median_rank_interval, rank_fractions,
-)
+from conftest import history_scale
+
+from incident.analysis.history import BY_CHOICES, history_summary as pandas_summary, median_rank_interval, stage_stats
+from incident.analysis.intervals import rank_fractions
 from incident.analysis.history_engine import history_summary
 from incident.core.errors import IncidentError
 from incident.io.history_parquet import write_history
@@ -58,27 +58,28 @@ def test_duckdb_equals_pandas_on_the_real_histories(saved, by):
         assert sql["groups"]["Azure"]["n"] == 242 and sql["groups"]["GitHub"]["stages"]["ttr"]["n"] == 790
 
 
+def rank_ci(values) -> tuple[float, float]:
+    """The rank CI of the median of `values` as the statistics compute it (DuckDB, on a table in memory)."""
+    row = stage_stats(pd.DataFrame({"ttr": np.asarray(values, dtype=float)}), ["ttr"], method="rank").loc["ttr"]
+    return row["median_ci_low"], row["median_ci_high"]
+
+
 def test_rank_interval_by_hand():
     assert median_rank_interval(10) == (2, 9)  # P(B ≤ 1) = 11/1024 ≤ 2.5% < P(B ≤ 2)
     assert median_rank_interval(100) == (40, 61)  # the textbook interval for n = 100
-    assert median_rank_ci(np.arange(1.0, 11.0)) == (2.0, 9.0)
-    assert median_rank_ci([5.0, np.nan] * 6 + [1.0] * 5) == (1.0, 5.0)
+    assert rank_ci(np.arange(10.0, 0.0, -1)) == (2.0, 9.0)  # the order statistics, whatever the row order
+    assert rank_ci([5.0, np.nan] * 6 + [1.0] * 5) == (1.0, 5.0)
     low, high = rank_fractions(100)
     assert np.quantile(np.arange(100.0), [low, high]) == pytest.approx([39.0, 60.0])
     x = np.random.default_rng(2).lognormal(4, 1.5, 100_001)
-    lo, hi = median_rank_ci(x)
+    lo, hi = rank_ci(x)
+    ordered = np.sort(x)
+    assert (lo, hi) == (ordered[median_rank_interval(len(x))[0] - 1], ordered[median_rank_interval(len(x))[1] - 1])
     assert lo < np.median(x) < hi
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("history_scale", ROOT / "benchmarks" / "history_scale.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_benchmark_generator_and_both_engines_agree(tmp_path):
-    bench = _bench()
+    bench = history_scale()
     path = bench.write_synthetic(tmp_path / "synthetic.parquet", 10_000, chunk=3_000)
     table = bench.synthetic_history(10_000)
     assert len(table) == 10_000 and table["id"].is_unique

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, SHARED
-from incident.analysis.history import by_component, combine, detect_format, history_table
+from incident.analysis.history import combine, detect_format, group_stats, history_table
 from incident.cli import EXIT_BAD_INPUT, report_problems
 from incident.cli.history import add_parser
 from incident.core.errors import IncidentError
@@ -157,11 +157,13 @@ def test_github_stages_what_the_feed_can_tell(github, github_raw):
 
 
 def test_github_components_explode_cover_every_component(github, github_raw):
-    rows = by_component(github)
+    groups = group_stats(github, "component", ["ttr"]).set_index("group")["N"]
     names = {c for r in github_raw for c in r.get("components") or []}
-    assert set(rows["component"]) == names | {"(none)"}
-    assert len(rows) == sum(max(1, len(r.get("components") or [])) for r in github_raw)
-    assert rows["id"].nunique() == 819
+    assert set(groups.index) == names | {"(none)"}
+    assert groups.sum() == sum(max(1, len(r.get("components") or [])) for r in github_raw)
+    for name in names:
+        assert groups[name] == sum(name in (r.get("components") or []) for r in github_raw), name
+    assert groups["(none)"] == sum(not r.get("components") for r in github_raw)
 
 
 def test_github_bad_input_names_line_and_field(tmp_path):

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 import incident.analysis.history as hist
+import incident.io.history_index as history_index
 from conftest import ROOT
-from incident.analysis.history import INDEX_FILE, history_table
+from incident.analysis.history import history_table
+from incident.io.history_index import INDEX_FILE
 from incident.core.errors import IncidentError
 from incident.io.history_parquet import read_history
 from incident.io.statuspage import import_statuspage
@@ -82,7 +84,7 @@ def test_a_damaged_or_older_index_is_rebuilt(folder, loads, monkeypatch):
     loads.clear()
     pd.testing.assert_frame_equal(history_table(folder), first)
     assert len(loads) == 5
-    monkeypatch.setattr(hist, "INDEX_VERSION", "2")
+    monkeypatch.setattr(history_index, "INDEX_VERSION", "2")
     loads.clear()
     pd.testing.assert_frame_equal(history_table(folder), first)
     assert len(loads) == 5
@@ -121,3 +123,41 @@ def test_a_bad_file_among_many_is_reported_and_the_good_ones_kept(tmp_path):
     (tmp_path / "case-3").rmdir()
     table = history.folder_history(tmp_path, index=False)
     assert sorted(table["id"]) == [f"case-{k}" for k in (0, 1, 2, 4, 5)]
+
+
+def test_the_index_module_takes_the_row_of_a_file_from_its_caller(tmp_path):
+    # incident.io.history_index knows nothing of timelines (a layer below them): any function of a file makes its row
+    from incident.io.history_index import indexed_history
+
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "incident.yaml").write_text(f"id: {name}\n", encoding="utf-8")
+    read = []
+
+    def row_of(file):
+        read.append(file.parent.name)
+        name = file.read_text(encoding="utf-8").split()[1]
+        if name == "bad":
+            raise IncidentError.single(str(file), "a bad file")
+        return {"id": name, "title": f"incident {name}", "exact": True}
+
+    first = indexed_history(tmp_path, row_of)
+    assert list(first["id"]) == ["a", "b", "c"] and read == ["a", "b", "c"]
+    assert set(first["source"]) == {"incidents"} and first.attrs["import_report"]["records"] == 3
+    read.clear()
+    pd.testing.assert_frame_equal(indexed_history(tmp_path, row_of), first)
+    assert read == []
+    (tmp_path / "b" / "incident.yaml").write_text("id: bad\n", encoding="utf-8")
+    for _ in range(2):  # reported each time, never indexed
+        read.clear()
+        with pytest.raises(IncidentError) as caught:
+            indexed_history(tmp_path, row_of)
+        assert read == ["b"] and [p.message for p in caught.value.problems] == ["a bad file"]
+    assert list(read_history(tmp_path / INDEX_FILE)["id"]) == ["a", "c"]
+    (tmp_path / "b" / "incident.yaml").write_text("id: b\n", encoding="utf-8")
+    read.clear()
+    pd.testing.assert_frame_equal(indexed_history(tmp_path, row_of), first)
+    assert read == ["b"]  # fixed: read once more, indexed again
+    read.clear()
+    pd.testing.assert_frame_equal(indexed_history(tmp_path, row_of, index=False), first)
+    assert read == ["a", "b", "c"]

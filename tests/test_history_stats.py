@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import incident.analysis.history as hist
+import incident.analysis.intervals as intervals
 from incident.analysis.history import (
     MIN_N_FOR_CI, TARGETS, group_stats, history_summary, median_ci, quarterly_trend, stage_stats, within_targets,
 )
@@ -65,7 +66,7 @@ def test_median_ci_large_n_rank_draw_agrees_with_resampling(monkeypatch):
     """Above EXACT_ABOVE the median's rank is drawn from its exact law: same interval as resampling."""
     x = np.random.default_rng(1).lognormal(4, 1.5, size=20_001)
     rank_draw = median_ci(x, n_boot=4000)
-    monkeypatch.setattr(hist, "EXACT_ABOVE", 10**9)
+    monkeypatch.setattr(intervals, "EXACT_ABOVE", 10**9)
     resampled = median_ci(x, n_boot=4000)
     spread = resampled[1] - resampled[0]
     assert rank_draw[0] == pytest.approx(resampled[0], abs=0.1 * spread)
@@ -200,3 +201,16 @@ def test_the_readme_states_the_rank_threshold():
 
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert f"above {BOOTSTRAP_MAX_RECORDS:,} incidents, gives the median's rank interval" in readme
+    assert f"is chosen by itself above {BOOTSTRAP_MAX_RECORDS:,} rows" in readme  # `choose_engine`'s threshold
+
+
+def test_the_docs_state_both_intervals_of_the_pooled_ttr(both):
+    """docs/history.md quotes the bootstrap and the rank interval of ttr over both real histories."""
+    from conftest import ROOT
+
+    boot = stage_stats(both, ["ttr"]).loc["ttr"]
+    rank = stage_stats(both, ["ttr"], method="rank").loc["ttr"]
+    quoted = (f"(ttr, both histories: {rank['median_ci_low']:.0f}–{rank['median_ci_high']:.0f} against "
+              f"{boot['median_ci_low']:.0f}–{boot['median_ci_high']:.0f}")  # the rank interval, then the bootstrap
+    docs = " ".join((ROOT / "docs" / "history.md").read_text(encoding="utf-8").split())
+    assert quoted in docs

@@ -121,12 +121,12 @@ def test_duckdb_with_bootstrap_is_a_one_line_refusal(good):
 def test_duckdb_errors_become_one_incident_error(good, monkeypatch):
     import duckdb
 
-    from incident.analysis import history_ibis
+    from incident.analysis import history_stats
 
     def fail(files, con, checked=False):
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256 KiB")
 
-    monkeypatch.setattr(history_ibis, "history_table", fail)
+    monkeypatch.setattr(history_stats, "history_table", fail)
     with pytest.raises(IncidentError, match="INCIDENT_DUCKDB_MEMORY") as caught:
         history_summary(good, engine="duckdb")
     assert len(caught.value.problems) == 1 and caught.value.problems[0].file == str(good)
@@ -134,7 +134,7 @@ def test_duckdb_errors_become_one_incident_error(good, monkeypatch):
     def broken(files, con, checked=False):
         raise duckdb.InvalidInputException("Invalid Input Error: something\nwith a second line")
 
-    monkeypatch.setattr(history_ibis, "history_table", broken)
+    monkeypatch.setattr(history_stats, "history_table", broken)
     with pytest.raises(IncidentError, match="the DuckDB engine cannot read it: Invalid Input Error: something$"):
         history_summary(good, engine="duckdb")
 
@@ -189,10 +189,15 @@ def test_engine_choice(bomb, good, monkeypatch):
         choose_engine([str(bomb)], ci="bootstrap")
     with pytest.raises(IncidentError, match="--save builds the table in memory"):
         choose_engine([str(bomb)], save="out.parquet")
-    monkeypatch.setattr(history_engine, "available", lambda module: False)
-    with pytest.raises(IncidentError, match=r"needs duckdb and ibis: pip install 'incident\[history\]'") as caught:
-        choose_engine([str(bomb)])
-    assert len(caught.value.problems) == 1 and caught.value.problems[0].file == str(bomb)
+    # within the budget but above BOOTSTRAP_MAX_RECORDS: DuckDB over the files, unless the table must be in memory
+    monkeypatch.setattr(history_parquet, "MAX_MEMORY_ROWS", BOMB_ROWS * 10)
+    monkeypatch.setattr(history_engine, "BOOTSTRAP_MAX_RECORDS", BOMB_ROWS - 1)
+    engine, note = choose_engine([str(bomb)])
+    assert engine == "duckdb" and note == f"{BOMB_ROWS:,} rows: using the DuckDB engine over the files (median CI by rank)"
+    assert choose_engine([str(bomb)], ci="bootstrap") == choose_engine([str(bomb)], save="x.parquet") == ("pandas", None)
+    assert choose_engine([str(bomb), str(ROOT / "data" / "history" / "issre22")]) == ("pandas", None)  # not all Parquet
+    monkeypatch.setattr(history_engine, "BOOTSTRAP_MAX_RECORDS", BOMB_ROWS)
+    assert choose_engine([str(bomb)]) == ("pandas", None)
 
 
 def cli_with_budget(rows: int, *args):

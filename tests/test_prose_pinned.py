@@ -596,5 +596,5 @@ def test_timings_are_said_to_be_measured():
     assert "take about 0.4 s, measured with `benchmarks/market.py`" in flat(README)
     assert "on this 2-core machine" in flat(section(README, "### Incident history as distributions"))
     text = flat(HISTORY_MD)
-    assert "takes about 10 ms (measured on this machine)" in text
+    assert "takes about 0.6 ms (measured on this machine)" in text
     assert "## Limits, measured" in HISTORY_MD and "On this machine (2 cores" in text

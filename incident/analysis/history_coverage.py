@@ -10,7 +10,7 @@ means one thing, whatever the size of the history:
   `maintenance_note` says whether they are in and how many.
 - When a stage starts to be known. A source may give a stage only from some
   date on (GitHub's feed posts 'Monitoring', hence `ttm`, only from
-  2026-03-11). `stage_onsets` finds, per source and stage, the first start
+  2026-03-11). `history_stats.stage_onsets` finds, per source and stage, the first start
   where the stage is known when at least ONSET_MIN_BEFORE of the source's
   records start before it, none of them knowing it, and that run could not
   be chance (`is_onset`: a stage merely often unknown leaves a few early
@@ -20,20 +20,19 @@ means one thing, whatever the size of the history:
   drawn across quarters of different sources changes meaning where the
   source changes (`source_changes`).
 
-Pure functions of history tables (`incident.io.history_schema`).
+Pure functions of history tables (`incident.io.history_schema`) and of their trends.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
-
 import pandas as pd
 
-from incident.analysis.history import MIN_N_FOR_CI, UNKNOWN_GROUP, quarter
-from incident.io.history_schema import shown_stages
+from incident.core.text import count
+from incident.io.history_schema import UNKNOWN_GROUP
+from incident.analysis.intervals import MIN_N_FOR_CI
 
-__all__ = ["MAINTENANCE", "ONSET_MIN_BEFORE", "ONSET_CHANCE", "is_onset", "is_maintenance", "exclude_maintenance", "maintenance_note",
-           "stage_onsets", "from_first_known", "quarter_sources", "source_changes"]
+__all__ = ["MAINTENANCE", "ONSET_MIN_BEFORE", "ONSET_CHANCE", "is_onset", "is_maintenance", "exclude_maintenance",
+           "maintenance_note", "maintenance_text", "quarter", "from_first_known", "quarter_sources", "source_changes"]
 
 MAINTENANCE = "maintenance"  # the impact a status page gives a scheduled maintenance window
 ONSET_MIN_BEFORE = MIN_N_FOR_CI  # this many earlier records without the stage: it is said to start later
@@ -85,32 +84,22 @@ def maintenance_note(table: pd.DataFrame) -> dict:
     return {"included": True, "records": int(is_maintenance(table).sum())}
 
 
-def stage_onsets(table: pd.DataFrame, stages: Iterable[str] | None = None) -> pd.DataFrame:
-    """Per (source, stage) that starts late: the first start where it is known, and the records around it.
+def maintenance_text(note: dict, option: str | None = None) -> str:
+    """What the statistics do with the maintenance windows of `note` (`maintenance_note`), in words:
+    '18 included in every statistic (...)'; `option`, the switch that changes it, is named where given."""
+    n = note["records"]
+    if not n:
+        return "none in these sources"
+    if note["included"]:
+        hint = f"; leave them out with {option}" if option else ""
+        return f"{count(n)} included in every statistic (each from its announcement to its completion{hint})"
+    return f"{count(n)} left out of every statistic" + (f" ({option})" if option else "")
 
-    Columns: source, stage, since (the first start, UTC, of a record of that
-    source knowing the stage), before (the source's records starting earlier:
-    none of them knows it), after (records from `since` on) and known (of
-    those, the ones knowing it). Only the pairs `is_onset` accepts.
-    """
-    stages = shown_stages(table) if stages is None else list(stages)
-    rows: list[dict] = []
-    readable = "source" in table and "start" in table  # a table read without them: nothing to tell
-    for source, part in table.groupby("source", sort=True) if readable else []:
-        start = part["start"]
-        for stage in stages:
-            known = part[stage].notna() & start.notna()
-            if not known.any():
-                continue
-            since = start[known].min()
-            before = int((start < since).sum())
-            after = start >= since
-            if is_onset(before, int(after.sum()), int((known & after).sum())):
-                rows.append({"source": source, "stage": stage, "since": since, "before": before,
-                             "after": int(after.sum()), "known": int((known & after).sum())})
-    out = pd.DataFrame(rows, columns=["source", "stage", "since", "before", "after", "known"])
-    out["since"] = pd.to_datetime(out["since"], utc=True)  # a time column even when empty
-    return out
+
+def quarter(start: pd.Series) -> pd.Series:
+    """'2024Q3' for each start time (UTC quarter); '(unknown)' where the start is missing."""
+    q = start.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("Q").astype(str)
+    return q.where(start.notna(), UNKNOWN_GROUP)
 
 
 def from_first_known(trend: pd.DataFrame) -> pd.DataFrame:

@@ -1,17 +1,24 @@
-"""The history statistics on three engines: pandas in memory, DuckDB or Spark over Parquet files.
+"""The history statistics on three engines: in memory, DuckDB or Spark over Parquet files.
 
-    history_summary(table_or_paths, by="provider")                        # pandas
+    history_summary(table_or_paths, by="provider")                        # in memory ("pandas")
     history_summary("history.parquet", by="provider", engine="duckdb")    # DuckDB, out of core
     history_summary(["a.parquet", "b.parquet"], engine="spark")           # Spark (local here, a cluster there)
 
-One signature, one result (the dict of `incident.analysis.history.history_summary`).
-The pandas engine holds the whole table in memory: fine up to a few million
-incidents (docs/history.md gives the measured limits), and the only one with
-the bootstrap CI of the median, which needs the values. DuckDB and Spark run
-the statistics of `incident.analysis.history_ibis`, each written once as an
-ibis expression that the engine runs where the data are: DuckDB reads only
-the columns a statistic needs, within a memory limit, spilling to a temporary
-folder when it must; Spark is for histories beyond one machine.
+One signature, one result (the dict of `incident.analysis.history.history_summary`),
+and one set of statistics: those of `incident.analysis.history_stats`, each
+written once as an ibis expression. The engines differ only in where the
+table is and who runs them:
+
+- "pandas" (the default): the table is read into memory by pandas, from any
+  format `history_table` reads (of a Parquet file only the columns the
+  statistics need), and DuckDB runs the statistics on it in this process
+  (`history_stats.in_memory`). The only engine with the bootstrap CI of the
+  median, which resamples the values in memory. Fine up to a few million
+  incidents (docs/history.md gives the measured limits).
+- "duckdb": DuckDB reads the Parquet files itself, only the columns a
+  statistic needs, within a memory limit, spilling to a temporary folder
+  when it must.
+- "spark": Spark runs them, for histories beyond one machine.
 
 DuckDB's memory limit and threads (`duckdb_settings`): the arguments
 `memory_limit` and `threads` (`incident history --memory-limit 4GB --threads 2`),
@@ -26,13 +33,14 @@ driver's memory when this process starts it.
 The engines agree within float rounding on counts, means, standard
 deviations, medians and p90s (both exact, with numpy's linear interpolation:
 `quantile_cont` in DuckDB, `percentile` in Spark), shares within the targets
-and groups keyed as `group_key` keys them (tests/test_history_engine.py and
-tests/test_history_ibis.py, on the real data). Their CI of the median is the
-distribution-free order-statistic interval (`median_rank_ci`), which pandas
-gives too with `method="rank"`.
+and groups (tests/test_history_engine.py and tests/test_history_stats_engines.py,
+on the real data, against numpy). Over files their CI of the median is the
+distribution-free order-statistic interval (`intervals.median_rank_interval`),
+which the in-memory engine gives too with `method="rank"`.
 
 Which engine: `choose_engine` keeps pandas unless the Parquet sources' footers
-say they hold more than the pandas engine's memory budget
+say they hold more than BOOTSTRAP_MAX_RECORDS rows (where the CI is the rank
+interval anyway) or more than the pandas engine's memory budget
 (`history_parquet.MAX_MEMORY_ROWS`): a few MB of Parquet can hold tens of
 millions of identical rows. An engine's errors (a damaged file, a file it
 cannot read, running out of its memory limit) become one IncidentError naming
@@ -56,13 +64,9 @@ from incident.core.errors import IncidentError
 from incident.core.extras import available, optional
 from incident.io.history_parquet import HistoryFile, error_text, inspect_history, is_parquet, read_history
 from incident.io.history_schema import STAGES, combine
-from incident.analysis.history_coverage import (
-    exclude_maintenance as without_maintenance, maintenance_note, stage_onsets,
-)
-from incident.analysis.history_ibis import MEMORY_LIMIT, THREADS  # where the machine cannot tell
-from incident.analysis.history import (
-    BY_CHOICES, LEVEL, MIN_N_FOR_CI, history_summary as pandas_summary, history_table, summary_data,
-)
+from incident.analysis import history_stats as hs
+from incident.analysis.history_stats import MEMORY_LIMIT, THREADS, in_memory  # where the machine cannot tell
+from incident.analysis.history import BOOTSTRAP_MAX_RECORDS, BY_CHOICES, history_table, summary_data
 
 __all__ = ["ENGINES", "choose_engine", "history_summary", "load_history", "columns_for", "report_columns",
            "duckdb_settings",
@@ -105,56 +109,50 @@ def history_summary(source, by: str | None = None, engine: str = "pandas", exclu
         raise ValueError(f"cannot group by {by!r}; one of {', '.join(BY_CHOICES)}")
     if engine == "pandas":
         table = source if isinstance(source, pd.DataFrame) else load_history(source, _with_coverage(by))
-        if exclude_maintenance:
-            table = without_maintenance(table)
-        return {**pandas_summary(table, by, **ci), "maintenance": maintenance_note(table),
-                "stage_onsets": onsets_data(stage_onsets(table))}
+        return _summary(in_memory(table), by, exclude_maintenance, dict(table.attrs.get("import_report", {})), ci)
     ci.setdefault("method", "rank")
     infos = parquet_sources(source, _with_coverage(by))
     files = [info.path for info in infos]
     if ci["method"] != "rank":  # an IncidentError (a ValueError too): the command says it in one line
         raise IncidentError.single(files[0], f"the {ENGINE_NAMES[engine]} engine gives the rank interval of the median (--ci rank); "
                                              "the bootstrap needs the values in memory: use --engine pandas")
-    level, min_n = ci.get("level", LEVEL), ci.get("min_n_for_ci", MIN_N_FOR_CI)
     memory, threads = duckdb_settings(memory_limit, threads, files[0])
-    report = _reports(infos)
     with _engine_errors(engine, files, memory):
-        from incident.analysis import history_ibis as hx
-
         con = _connect(engine, memory, threads, files[0])
-        try:
-            t = hx.history_table(files, con, checked=True)  # the footers were checked by parquet_sources
-            maintenance = int(t.filter(hx.is_maintenance(t)).count().execute())
-            if exclude_maintenance:
-                t = t.filter(~hx.is_maintenance(t))
-            stages = hx.shown_stages(t)
-            stats = hx.stage_stats(t, stages, level, min_n)
-            n = int(stats["N"].iloc[0]) if len(stats) else int(t.count().execute())
-            targets = hx.within_targets(t)
-            groups = hx.group_stats(t, by, stages, level, min_n) if by else None
-            onsets = hx.stage_onsets(t, stages)
+        try:  # the footers were checked by parquet_sources
+            return _summary(hs.history_table(files, con, checked=True), by, exclude_maintenance, _reports(infos), ci)
         finally:
             if engine == "duckdb":
                 con.disconnect()
-    if exclude_maintenance:
-        report["maintenance_excluded"] = maintenance
-    return {**summary_data(n, stats, targets, groups, by, report, ci),
-            "maintenance": {"included": not exclude_maintenance, "records": maintenance},
-            "stage_onsets": onsets_data(onsets)}
+
+
+def _summary(t, by: str | None, exclude_maintenance: bool, report: dict, ci: dict) -> dict:
+    """The summary of the ibis table `t`, whichever engine runs it, with what it covers."""
+    if "maintenance_excluded" in report:  # a table that `history_coverage.exclude_maintenance` filtered already
+        maintenance = {"included": False, "records": int(report["maintenance_excluded"])}
+    else:
+        count = int(t.filter(hs.is_maintenance(t)).count().execute())
+        maintenance = {"included": not exclude_maintenance, "records": count}
+        if exclude_maintenance:
+            t = t.filter(~hs.is_maintenance(t))
+            report = {**report, "maintenance_excluded": count}
+    stages = hs.shown_stages(t)
+    stats = hs.stage_stats(t, stages, **ci)
+    n = int(stats["N"].iloc[0]) if len(stats) else int(t.count().execute())
+    groups = hs.group_stats(t, by, stages, **ci) if by else None
+    return {**summary_data(n, stats, hs.within_targets(t), groups, by, report, ci),
+            "maintenance": maintenance, "stage_onsets": onsets_data(hs.stage_onsets(t, stages))}
 
 
 def _connect(engine: str, memory: str, threads: int, source: str):
     """An ibis connection to `engine` with the memory limit and threads; one line if DuckDB refuses the limit."""
-    from incident.analysis import history_ibis as hx
-
     if engine == "spark":
         optional("pyspark", "the Spark engine", source)
-        optional("ibis", "the Spark engine", source)
-        return hx.connect("pyspark", memory_limit=_spark_memory(memory), threads=threads)
-    duckdb = optional("duckdb", "the DuckDB engine", source)
-    optional("ibis", "the DuckDB engine", source)
+        return hs.connect("pyspark", memory_limit=_spark_memory(memory), threads=threads)
+    import duckdb
+
     try:
-        return hx.connect("duckdb", memory_limit=memory, threads=threads)
+        return hs.connect("duckdb", memory_limit=memory, threads=threads)
     except duckdb.Error as exc:  # a memory limit DuckDB cannot read
         raise IncidentError.single(source, f"cannot start DuckDB with memory limit {memory!r} "
                                            f"({MEMORY_OPTION} or {MEMORY_SETTING}, e.g. 4GB): {error_text(exc)}") from None
@@ -218,9 +216,13 @@ def choose_engine(sources, engine: str = "pandas", ci: str | None = None, format
                   save=None) -> tuple[str, str | None]:
     """The engine to summarise `sources` (paths) on, and a note when it is not `engine`.
 
-    The pandas engine is kept unless the Parquet sources hold more rows or
-    bytes together than its memory budget (`HistoryFile.fits_in_memory`, read
-    from their footers, nothing else): then DuckDB, with a note saying so.
+    The pandas engine is kept unless the sources are all Parquet and hold more
+    than BOOTSTRAP_MAX_RECORDS rows (read from their footers, nothing else):
+    there the CI is the rank interval anyway, and DuckDB reading the files
+    gives the same statistics in a fraction of the memory (docs/history.md),
+    unless the bootstrap (`ci`) or `save` asks for the table in memory. Above
+    the pandas engine's memory budget (`HistoryFile.fits_in_memory`) DuckDB
+    is the only way; either switch comes with a note saying so.
     IncidentError when that cannot be: a source DuckDB does not read (not
     Parquet), `save` (the table would be built in memory), the bootstrap CI
     (`ci`), or duckdb not installed; and for a Parquet source whose footer is bad.
@@ -233,6 +235,8 @@ def choose_engine(sources, engine: str = "pandas", ci: str | None = None, format
         return engine, None
     total = HistoryFile("", sum(i.rows for i in infos), sum(i.nbytes for i in infos))
     if total.fits_in_memory():
+        if len(infos) == len(paths) and total.rows > BOOTSTRAP_MAX_RECORDS and ci != "bootstrap" and save is None:
+            return "duckdb", f"{total.rows:,} rows: using the DuckDB engine over the files (median CI by rank)"
         return engine, None
     largest = max(infos, key=lambda i: (i.rows, i.nbytes)).path
     if len(infos) < len(paths):
@@ -241,8 +245,6 @@ def choose_engine(sources, engine: str = "pandas", ci: str | None = None, format
         why = "--save builds the table in memory: summarise the Parquet files with --engine duckdb, without --save"
     elif ci == "bootstrap":
         why = "the bootstrap CI needs the values in memory: use --ci rank (the DuckDB engine's)"
-    elif not (available("duckdb") and available("ibis")):
-        why = "the DuckDB engine would read them, but needs duckdb and ibis: pip install 'incident[history]'"
     else:
         return "duckdb", f"{total.rows:,} rows: using the DuckDB engine (median CI by rank)"
     raise IncidentError.single(largest, f"{total.too_large()}; {why}")

@@ -5,7 +5,7 @@ source (format detected from its content, or forced with --format; a Parquet
 history too), put them in one table, optionally save it as Parquet (--save),
 and print `history_summary` as JSON or as a table. With --engine duckdb or spark
 the statistics run in that engine over Parquet files, for histories larger
-than memory (`incident.analysis.history_ibis`). Bad input raises
+than memory (`incident.analysis.history_stats`). Bad input raises
 IncidentError, which the `incident` command's main turns into one line per
 problem and exit status 2.
 """
@@ -142,15 +142,10 @@ def summary_text(summary: dict) -> str:
 def coverage_lines(summary: dict) -> list[str]:
     """What the statistics cover: the maintenance windows in or out, and stages known only from a date on."""
     lines = []
-    m = summary.get("maintenance")
-    if m is not None:
-        if not m["included"]:
-            lines.append(f"scheduled maintenance windows: {m['records']:,} left out (--exclude-maintenance)")
-        elif m["records"]:
-            lines.append(f"scheduled maintenance windows: {m['records']:,} included "
-                         "(announcement to completion; leave them out with --exclude-maintenance)")
-        else:
-            lines.append("scheduled maintenance windows: none in these sources")
+    from incident.analysis.history_coverage import maintenance_text
+
+    if summary.get("maintenance") is not None:
+        lines.append(f"scheduled maintenance windows: {maintenance_text(summary['maintenance'], '--exclude-maintenance')}")
     for o in summary.get("stage_onsets", []):
         lines.append(f"note: {o['stage']} of {o['source']} is known only from {o['since']} on: none of the "
                      f"{o['before']:,} records before gives it, {o['known']:,} of the {o['after']:,} since do; "

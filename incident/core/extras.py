@@ -1,11 +1,11 @@
-"""Libraries that a postmortem does not need, and the extra of the package that installs each.
+"""Libraries that only some uses need, and the extra of the package that installs each.
 
-`pip install incident` brings what a postmortem needs. Large histories
-(Parquet files, the folder index, the DuckDB engine) need pyarrow, duckdb
-and ibis: `pip install 'incident[history]'`; the Spark engine needs pyspark
-(and Java): `pip install 'incident[spark]'`. Each is imported where it is used,
-through `optional`, so that a missing one is one line naming the extra, not a
-traceback.
+`pip install incident` brings what postmortems and histories need (the
+history statistics run on DuckDB through ibis, Parquet through pyarrow).
+The Spark engine needs pyspark (and Java): `pip install 'incident[spark]'`.
+It is imported where it is used, through `optional`, so that a missing one is
+one line naming the extra, not a traceback; `available` tells whether an
+optional speed-up (psutil) is there.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from types import ModuleType
 from incident.core.errors import IncidentError
 
 # top-level module -> the extra that installs it (pyproject.toml, [project.optional-dependencies])
-EXTRAS = {"pyarrow": "history", "duckdb": "history", "ibis": "history", "pyspark": "spark"}
+EXTRAS = {"pyspark": "spark"}
 
 
 def optional(module: str, needed_for: str, file: str) -> ModuleType:
@@ -24,7 +24,7 @@ def optional(module: str, needed_for: str, file: str) -> ModuleType:
 
     `needed_for` says what needs it ("reading Parquet"); `file` is what was
     being read or written, as in every problem the command prints:
-    "x.parquet: reading Parquet needs pyarrow: pip install 'incident[history]'".
+    "x.parquet: the Spark engine needs pyspark: pip install 'incident[spark]'".
     """
     top = module.split(".")[0]
     try:

@@ -600,10 +600,11 @@ class Incident(Strict):
         DataFrame comes back as a copy, so that a caller's change to it does
         not reach the next caller.
         """
+        memo = self.__pydantic_private__["_memo"]  # not self._memo: pydantic's __getattr__ costs more than the lookup
         try:
-            value = self._memo[key]
+            value = memo[key]
         except KeyError:
-            value = self._memo[key] = compute()
+            value = memo[key] = compute()
         return value.copy() if hasattr(value, "iloc") else value
 
     def figure(self, figure_id: str) -> Figure:

@@ -30,9 +30,8 @@ pandas would expand into tens of GB. Beyond the budget, `read_history`
 refuses, and `incident history` uses the DuckDB engine
 (`incident.analysis.history_engine.choose_engine`).
 
-pyarrow comes with the `history` extra (`pip install 'incident[history]'`):
-it is imported by the functions that need it, and a missing pyarrow is one
-IncidentError naming the extra. `is_parquet` and `check_parquet` need none.
+pyarrow is imported by the functions that need it, so that the commands that
+read no history start without it. `is_parquet` and `check_parquet` need none.
 """
 
 from __future__ import annotations
@@ -47,7 +46,6 @@ from typing import TYPE_CHECKING, Iterable
 import pandas as pd
 
 from incident.core.errors import IncidentError
-from incident.core.extras import optional
 from incident.io.files import open_regular
 from incident.io.files import atomic_write
 from incident.io.history_schema import ADDED_COLUMNS, HISTORY_COLUMNS, LIST_COLUMNS, NUMBER_COLUMNS, TIME_COLUMNS
@@ -93,24 +91,39 @@ def to_arrow(table: pd.DataFrame, metadata: dict[str, str] | None = None) -> pa.
     Columns beyond HISTORY_COLUMNS follow, typed as Arrow infers them;
     `metadata` (text) is stored beside the report and read back into `attrs["metadata"]`.
     """
-    pa = _pyarrow("an Arrow table")
-    schema = arrow_schema()
-    arrays = []
-    for field in schema:
-        values = table[field.name]
-        if field.name in LIST_COLUMNS:
-            values = [list(v) if v is not None else [] for v in values]
-        elif field.name in TIME_COLUMNS:
-            values = pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
-        elif field.type == pa.string():
-            values = values.astype(object).where(values.notna(), None)
-        arrays.append(pa.array(values, type=field.type, from_pandas=True))
-    extra = [c for c in table.columns if c not in HISTORY_COLUMNS]
-    extra_arrays = [pa.array(table[c].to_numpy(), from_pandas=True) for c in extra]
-    full = pa.schema(list(schema) + [pa.field(c, a.type) for c, a in zip(extra, extra_arrays)])
+    missing = [c for c in HISTORY_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"not a whole history table: no column {', '.join(missing)}")
+    data = arrow_columns(table[HISTORY_COLUMNS + [c for c in table.columns if c not in HISTORY_COLUMNS]])
     report = json.dumps(table.attrs.get("import_report", {}), ensure_ascii=False).encode("utf-8")
     stored = {REPORT_KEY: report, **{(PREFIX + k).encode(): str(v).encode() for k, v in (metadata or {}).items()}}
-    return pa.Table.from_arrays(arrays + extra_arrays, schema=full.with_metadata(stored))
+    return data.replace_schema_metadata(stored)
+
+
+def arrow_columns(table: pd.DataFrame) -> pa.Table:
+    """The columns of a history table (all or some, in the table's order) as Arrow, each history column
+    of its `arrow_schema()` type, any other typed as Arrow infers it; no metadata."""
+    pa = _pyarrow("an Arrow table")
+    schema = {field.name: field for field in arrow_schema()}
+    fields, arrays = [], []
+    for col in table.columns:
+        values, field = table[col], schema.get(col)
+        if field is None:
+            array = pa.array(values.to_numpy(), from_pandas=True)
+            field = pa.field(col, array.type)
+        elif col in LIST_COLUMNS:  # lists, tuples or arrays of text; a missing one is the empty list
+            array = pa.array(values.to_numpy(dtype=object), type=field.type, from_pandas=True)
+            if array.null_count:
+                array = pa.compute.fill_null(array, pa.scalar([], type=field.type))
+        else:
+            if col in TIME_COLUMNS:
+                values = pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
+            elif field.type == pa.string():
+                values = values.astype(object).where(values.notna(), None)
+            array = pa.array(values, type=field.type, from_pandas=True)
+        fields.append(field)
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def from_arrow(data: pa.Table, file: str = "<history>") -> pd.DataFrame:
@@ -324,9 +337,13 @@ def check_parquet(path: str | Path) -> str:
 
 
 def _pyarrow(needed_for: str, file: str = "<history>"):
-    """pyarrow with its `parquet` module loaded, or IncidentError naming the `history` extra."""
-    optional("pyarrow.parquet", needed_for, file)
-    return optional("pyarrow", needed_for, file)
+    """pyarrow with its `parquet` module loaded, imported where first needed (`needed_for`, `file`: unused,
+    the callers' record of why)."""
+    import pyarrow
+    import pyarrow.compute  # noqa: F401 - loads pyarrow.compute and pyarrow.parquet as attributes of pyarrow
+    import pyarrow.parquet  # noqa: F401
+
+    return pyarrow
 
 
 def is_parquet(path: str | Path) -> bool:

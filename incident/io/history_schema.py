@@ -46,6 +46,9 @@ HISTORY_COLUMNS = [
     "ttd", "tta", "tti", "ttm", "ttr",
     "hours_to_detect", "hours_to_mitigate", "hours_to_resolve", "exact", "stage_flag",
 ]
+# The labels of a group whose key a record lacks: every record is in some group, so groups' counts add up.
+UNKNOWN_GROUP = "(unknown)"
+NO_COMPONENT = "(none)"  # for an incident without any component
 # Columns added after the first release: a history file written before lacks them and reads without them.
 ADDED_COLUMNS = ("acknowledged", "tta", "stage_flag")
 # The column types, by kind (incident.io.history_parquet stores each kind with one Arrow type).

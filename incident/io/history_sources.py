@@ -5,8 +5,9 @@ FORMATS it holds, as `incident history` does when no `--format` is given;
 `read_history_file` reads a file of a known format into the history table
 (`incident.io.history_schema`), each format by its own reader in
 `incident.io`, registered in READERS. A folder of incident folders is the one
-format read above this layer (`incident.analysis.history`), since its rows
-need the incidents' timelines; `incident_folders` and `feed_files` say what a
+format whose rows are built above this layer (`incident.analysis.history`),
+since they need the incidents' timelines, and kept in the folder's index
+(`incident.io.history_index`); `incident_folders` and `feed_files` say what a
 folder holds.
 """
 
@@ -68,9 +69,6 @@ def feed_files(folder: str | Path) -> list[Path]:
     return [Path(e.path) for e in entries
             if not e.name.startswith(".") and e.name != "template.json" and e.is_file()
             and Path(e.name).suffix.lower() in FEED_SUFFIXES]
-
-
-# -- a folder of incident folders, and its index ----------------------------------
 
 
 def _incident_csv_header(line: str) -> bool:

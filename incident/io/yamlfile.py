@@ -3,10 +3,9 @@
 PyYAML's safe loader builds no Python objects from tags, but it still expands
 aliases (the "billion laughs" bomb), keeps the last of two duplicate keys
 silently, and turns `2020-02-24` into a date, losing the precision the author
-wrote. This reader composes the node tree (with libyaml's C parser when PyYAML
-has it, after reading its event stream for the refusals below; else with the
-pure-Python safe loader) and builds plain dicts, lists and scalars itself, so
-that:
+wrote. This reader takes the parser's event stream (libyaml's C parser when
+PyYAML has it, else the pure-Python one) and builds plain dicts, lists and
+scalars from it in one pass, with no node tree, so that:
 
 - anchors and aliases are refused (incident files have no use for them);
 - duplicate keys and non-standard tags (`!!python/object`, ...) are errors;
@@ -28,7 +27,7 @@ from incident.core.model import path_text  # noqa: F401 (re-exported: the loader
 from incident.io.files import read_text
 
 MAX_BYTES = 5_000_000  # an incident file is a few kB; refuse anything absurd
-MAX_DEPTH = 64  # incident files nest about 5 deep; "[[[[..." 10,000 deep would exhaust the parser's recursion
+MAX_DEPTH = 64  # incident files nest about 5 deep; "[[[[..." 10,000 deep is refused before it is built
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -38,68 +37,13 @@ _PLAIN_TAGS = {
 }
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe loader that refuses aliases before they are expanded, and deep nesting."""
-
-    _depth = 0
-
-    def compose_node(self, parent, index):  # noqa: D102 - PyYAML hook
-        if self._depth >= MAX_DEPTH:
-            raise yaml.composer.ComposerError(
-                None, None, f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark
-            )
-        self._depth += 1
-        try:
-            return self._compose_checked(parent, index)
-        finally:
-            self._depth -= 1
-
-    def _compose_checked(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "anchors and aliases (*name) are not allowed in incident files", event.start_mark
-            )
-        event = self.peek_event()
-        if getattr(event, "anchor", None) is not None:
-            raise yaml.composer.ComposerError(
-                None, None, "anchors (&name) are not allowed in incident files", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 _FAST = getattr(yaml, "__with_libyaml__", False)  # libyaml's C parser: about ten times the pure one's speed
-
-
-def _compose_fast(text: str):
-    """The node tree from libyaml, after the same refusals `_Loader` makes, read off its event stream first.
-
-    Aliases, anchors and nesting deeper than MAX_DEPTH are refused before any
-    node is built, so an alias is never expanded and the C composer never
-    recurses deep.
-    """
-    depth = 0
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-        if isinstance(event, yaml.AliasEvent):
-            raise _refusal("anchors and aliases (*name) are not allowed in incident files", event)
-        if getattr(event, "anchor", None) is not None:
-            raise _refusal("anchors (&name) are not allowed in incident files", event)
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _refusal(f"nested more than {MAX_DEPTH} levels deep", event)
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-    return yaml.compose(text, Loader=yaml.CSafeLoader)
-
-
-def _refusal(problem: str, event: yaml.Event) -> yaml.composer.ComposerError:
-    """The error `_Loader` raises for `problem`, at `event`'s place in the text."""
-    # libyaml's events carry a yaml._yaml.Mark, which types-PyYAML does not accept where a yaml.error.Mark goes,
-    # though the error uses only what both have (name, line, column, str())
-    return yaml.composer.ComposerError(None, None, problem, event.start_mark)  # type: ignore[arg-type]
+_SCALAR, _MAPPING, _SEQUENCE = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+# what an open collection expects next: an item of a list; a key of a mapping; a value of a mapping not to be read
+_ITEM, _KEY, _SKIP = object(), object(), object()
 
 
 def load_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
@@ -107,15 +51,15 @@ def load_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     text = read_text(path, MAX_BYTES, "incident file")
     if not text.strip():
         raise IncidentError.single(str(path), "file is empty")
-    try:
-        loader = _Loader(text)
-    except yaml.reader.ReaderError as exc:  # raised before parsing, for a control character anywhere
+    control = yaml.reader.Reader.NON_PRINTABLE.search(text)  # PyYAML's own test, made before it parses anything
+    if control:
         raise IncidentError.single(
-            str(path), f"character U+{exc.character:04X} is not allowed in a YAML file (a control character)",
-            line=text.count("\n", 0, exc.position) + 1,
-        ) from None
+            str(path), f"character U+{ord(control[0]):04X} is not allowed in a YAML file (a control character)",
+            line=text.count("\n", 0, control.start()) + 1,
+        )
+    loader = (yaml.CSafeLoader if _FAST else yaml.SafeLoader)(text)
     try:
-        node = _compose_fast(text) if _FAST else loader.get_single_node()
+        documents, value, lines, problems = _plain_data(loader, str(path))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -124,55 +68,143 @@ def load_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
         raise IncidentError.single(str(path), f"YAML syntax: {exc}") from None
     finally:
         loader.dispose()
-    if node is None:
+    if not documents:
         raise IncidentError.single(str(path), "file is empty")
-    lines: dict[tuple, int] = {}
-    problems: list[Problem] = []
-    value = _build(node, (), lines, problems, str(path), loader)
     if problems:
         raise IncidentError(problems)
     return value, lines
 
 
-def _build(node, path: tuple, lines: dict, problems: list, file: str, loader) -> Any:
-    line = node.start_mark.line + 1
-    lines[path] = line
-    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
-        problems.append(Problem(file, path_text(path), f"tag {node.tag!r} is not allowed (plain YAML values only)", line))
+def _plain_data(loader, file: str) -> tuple[int, Any, dict[tuple, int], list[Problem]]:
+    """(number of documents, the first one as plain data, {field path: line}, problems) from `loader`'s events.
+
+    One pass over the event stream, building no node tree (composing one,
+    then walking it, cost twice as much). Aliases, anchors and nesting deeper
+    than MAX_DEPTH are refused on the event that shows them, wherever it is
+    (a part not read, a second document), before any node after it is
+    parsed: an alias is never expanded, and nothing recurses deep. Other
+    problems are collected; a part that cannot be read (a tagged mapping,
+    the value of a duplicate key) is passed over.
+    """
+    lines: dict[tuple, int] = {}
+    problems: list[Problem] = []
+    stack: list[list] = []  # the open collections: [container, path, key state]; container None: passed over
+    depth = documents = 0
+    root = root_mark = another = None
+    for event in iter(loader.get_event, None):
+        kind = event.__class__
+        if kind is not _SCALAR and kind is not _MAPPING and kind is not _SEQUENCE:
+            if kind in _ENDS:
+                depth -= 1
+                stack.pop()
+            elif kind is yaml.AliasEvent:
+                raise _refusal("anchors and aliases (*name) are not allowed in incident files", event)
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents == 2:
+                    another = event.start_mark
+            continue
+        if event.anchor is not None:
+            raise _refusal("anchors (&name) are not allowed in incident files", event)
+        if kind is not _SCALAR:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _refusal(f"nested more than {MAX_DEPTH} levels deep", event)
+        # where the node goes: the root, a key, a value at `path`, or nowhere (passed over)
+        frame = stack[-1] if stack else None
+        if frame is None:
+            path: tuple | None = () if documents == 1 else None
+        elif frame[0] is None:
+            path = None
+        elif frame[2] is _KEY:  # a key: kept as written, plain text only
+            if kind is _SCALAR:
+                frame[2] = _mapping_key(loader, event, event.start_mark.line + 1, frame, problems, file)
+            else:
+                problems.append(Problem(file, path_text(frame[1]), "a key must be a plain name",
+                                        event.start_mark.line + 1))
+                frame[2] = _SKIP  # the key is passed over below, then its value
+            path = None
+        elif frame[2] is _SKIP:
+            frame[2] = _KEY
+            path = None
+        elif frame[2] is _ITEM:
+            path = frame[1] + (len(frame[0]),)
+        else:
+            path = frame[1] + (frame[2],)
+        if path is None:
+            if kind is not _SCALAR:
+                stack.append([None, None, None])
+            continue
+        line = event.start_mark.line + 1
+        lines[path] = line
+        if kind is _SCALAR:
+            value = _scalar_value(loader, event, path, line, problems, file)
+        elif event.tag is None or event.tag == "!" or event.tag in _COLLECTION_TAGS:
+            value = {} if kind is _MAPPING else []
+            stack.append([value, path, _KEY if kind is _MAPPING else _ITEM])
+        else:
+            problems.append(Problem(file, path_text(path), f"tag {event.tag!r} is not allowed (plain YAML values only)",
+                                    line))
+            value = None
+            stack.append([None, None, None])
+        if frame is None:
+            root, root_mark = value, event.start_mark
+        elif frame[2] is _ITEM:
+            frame[0].append(value)
+        else:
+            frame[0][frame[2]] = value
+            frame[2] = _KEY
+    if another is not None:  # as PyYAML's composer says it
+        raise yaml.composer.ComposerError("expected a single document in the stream", root_mark,
+                                          "but found another document", another)
+    return documents, root, lines, problems
+
+
+def _mapping_key(loader, event: yaml.ScalarEvent, line: int, frame: list, problems: list[Problem], file: str):
+    """The key `event` (at `line`) gives the mapping `frame`, or _SKIP (with a problem): its value is not read."""
+    tag = event.tag
+    if (tag is None or tag == "!") and event.value == "<<":  # the one text that resolves to a merge
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _MERGE:
+        problems.append(Problem(file, path_text(frame[1]), "merge keys (<<) are not allowed", line))
+        return _SKIP
+    if event.value in frame[0]:
+        problems.append(Problem(file, path_text(frame[1] + (event.value,)), "duplicate key", line))
+        return _SKIP
+    return event.value
+
+
+def _scalar_value(loader, event: yaml.ScalarEvent, path: tuple, line: int, problems: list[Problem], file: str) -> Any:
+    """The value of a scalar: text as written (times too: their precision matters), or a plain YAML value."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _STR or tag == _TIMESTAMP:
+        return event.value
+    if tag not in _PLAIN_TAGS:
+        problems.append(Problem(file, path_text(path), f"tag {tag!r} is not allowed (plain YAML values only)", line))
         return None
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(file, path_text(path), "a key must be a plain name", key_node.start_mark.line + 1))
-                continue
-            key = key_node.value
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                problems.append(Problem(file, path_text(path), "merge keys (<<) are not allowed", key_node.start_mark.line + 1))
-                continue
-            if key in out:
-                problems.append(Problem(file, path_text(path + (key,)), "duplicate key", key_node.start_mark.line + 1))
-                continue
-            out[key] = _build(value_node, path + (key,), lines, problems, file, loader)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (i,), lines, problems, file, loader) for i, item in enumerate(node.value)]
-    if node.tag == _TIMESTAMP:
-        return node.value  # keep the author's text: precision matters
-    if node.tag not in _PLAIN_TAGS:
-        problems.append(Problem(file, path_text(path), f"tag {node.tag!r} is not allowed (plain YAML values only)", line))
-        return None
-    if node.tag in _NUMBER_TAGS:
-        refused = _yaml11_number(node.value)
+    if tag in _NUMBER_TAGS:
+        refused = _yaml11_number(event.value)
         if refused:
             problems.append(Problem(file, path_text(path), refused, line))
             return None
+    # marks as in `_refusal`: libyaml's, which types-PyYAML does not accept where PyYAML's go
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)  # type: ignore[arg-type]
     try:
         return loader.construct_object(node, deep=True)
-    except (yaml.YAMLError, ValueError) as exc:
+    except (yaml.YAMLError, ValueError, KeyError, IndexError) as exc:  # `!!bool maybe`, `!!int` of nothing
         shown = node.value if len(node.value) <= 60 else node.value[:50] + "..."  # a 5,000-digit number, say
-        problems.append(Problem(file, path_text(path), f"cannot read value {shown!r}: {exc}", line))
+        reason = f": {exc}" if isinstance(exc, (yaml.YAMLError, ValueError)) else f" as {tag.rsplit(':', 1)[-1]}"
+        problems.append(Problem(file, path_text(path), f"cannot read value {shown!r}{reason}", line))
         return None
+
+
+def _refusal(problem: str, event: yaml.Event) -> yaml.composer.ComposerError:
+    """A refusal at `event`'s place in the text, worded as PyYAML words its own errors."""
+    # libyaml's events carry a yaml._yaml.Mark, which types-PyYAML does not accept where a yaml.error.Mark goes,
+    # though the error uses only what both have (name, line, column, str())
+    return yaml.composer.ComposerError(None, None, problem, event.start_mark)  # type: ignore[arg-type]
 
 
 # YAML 1.1 (PyYAML's) reads `1:30` as 90 (base 60) and `010` as 8 (octal); YAML 1.2 and

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from incident.analysis.history import MIN_N_FOR_CI, distribution, ecdf, group_key, quarterly_trend
+from incident.analysis.history import MIN_N_FOR_CI, as_ibis, ecdf, group_stats, group_values, quarterly_trend
 from incident.analysis.history_coverage import from_first_known, quarter_sources, source_changes
 from incident.io.history_schema import STAGE_NAMES, shown_stages
 from incident.plots.style import COLOURS, axes_for, house_style
@@ -173,11 +173,12 @@ def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", *, a
 
     Each label gives the group and n (records where the stage is known); the
     thick line over each box is the median's CI by `method` ("bootstrap" or
-    "rank", as `distribution`; groups with n ≥ MIN_N_FOR_CI). Groups with
+    "rank", as `group_stats` gives it; groups with n ≥ MIN_N_FOR_CI). Groups with
     fewer than `min_n` known values are left out.
     """
-    rows, key = group_key(table, by)
-    groups = [(name, g[stage].dropna().to_numpy(dtype=float)) for name, g in rows.groupby(key.to_numpy())]
+    t = as_ibis(table)
+    values = group_values(t, by, stage)
+    groups = [(name, g.to_numpy(dtype=float)) for name, g in values.groupby("group")["value"]]
     groups = [(name, v) for name, v in groups if len(v) >= max(min_n, 1)]
     groups.sort(key=lambda item: np.median(item[1]), reverse=True)  # longest median at the bottom
     with house_style():
@@ -189,10 +190,10 @@ def plot_group_comparison(table: pd.DataFrame, by: str, stage: str = "ttr", *, a
                        medianprops={"color": COLOURS["vermillion"], "lw": 1.5},
                        whiskerprops={"color": COLOURS["grey"]}, capprops={"color": COLOURS["grey"]},
                        flierprops={"marker": ".", "markersize": 3, "markeredgecolor": COLOURS["grey"]})
-            for y, (_, values) in enumerate(groups, start=1):
-                d = distribution(values, method=method)  # the CI the group tables give
-                if np.isfinite(d["median_ci_low"]):
-                    low, high = d["median_ci_low"], d["median_ci_high"]
+            ci = group_stats(t, by, [stage], method=method).set_index("group")  # the CI the group tables give
+            for y, (name, _) in enumerate(groups, start=1):
+                low, high = ci.loc[name, ["median_ci_low", "median_ci_high"]]
+                if np.isfinite(low):
                     ax.plot([max(low, SHORTEST), max(high, SHORTEST)], [y, y], color=COLOURS["blue"], lw=4,
                             alpha=0.7, solid_capstyle="butt", zorder=3)
             ax.set_yticks(range(1, len(groups) + 1),

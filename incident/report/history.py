@@ -13,6 +13,10 @@ What the statistics cover is said where they are shown: whether scheduled
 maintenance windows are in and how many (title block), and the stages a
 source gives only from some date on (`onsets`, in "What this history can and
 cannot show"; the trend of such a stage starts there).
+
+The functions that compute (`coverage`'s `table`, `onsets`, `targets`,
+`group`, `trend`) take the history as a pandas table or as the ibis table of
+`history.in_memory`: the notebook converts it once for all of them.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from markupsafe import Markup
 
 from incident.analysis.history import (
     BOOTSTRAP_MAX_RECORDS, LEVEL, MIN_N_FOR_CI, N_BOOT, SEED, TARGETS, group_stats, import_report, quarterly_trend,
-    within_targets,
+    stage_onsets, within_targets,
 )
-from incident.analysis.history_coverage import from_first_known, maintenance_note, stage_onsets
+from incident.analysis.history_coverage import from_first_known, maintenance_note, maintenance_text
 from incident.core.text import count, number, percent
 from incident.io.history_schema import STAGE_NAMES
 from incident.report.fragments import fragment, generated
@@ -91,25 +95,18 @@ def title(history: pd.DataFrame, sources: list, group_by: list[str]) -> dict:
             "contents": [(key, heading) for key, heading in SECTIONS if key != "groups" or group_by]}
 
 
-def maintenance_text(note: dict) -> str:
-    """What the statistics do with scheduled maintenance windows: '18 included in every statistic (...)'."""
-    n = note["records"]
-    if not n:
-        return "none in these sources"
-    if note["included"]:
-        return f"{count(n)} included in every statistic (each from its announcement to its completion)"
-    return f"{count(n)} left out of every statistic"
+def coverage(history: pd.DataFrame, table=None) -> dict:
+    """The coverage section's view: the maintenance windows' text and the stages known only from a date on.
 
-
-def coverage(history: pd.DataFrame) -> dict:
-    """The coverage section's view: the maintenance windows' text and the stages known only from a date on."""
-    rows = onsets(history)
+    `table`: the history as `history.in_memory` gave it, when the caller has converted it already.
+    """
+    rows = onsets(history if table is None else table)
     return {"maintenance": maintenance_text(maintenance_note(history)),
             "onsets": [{"label": r.stage, "source": str(r.source), "since": r.since, "known": count(r.known),
                         "after": count(r.after), "before": count(r.before)} for r in rows.itertuples()]}
 
 
-def onsets(history: pd.DataFrame) -> pd.DataFrame:
+def onsets(history) -> pd.DataFrame:
     """The stages a source gives only from some date on (`stage_onsets`), with the stage in words."""
     out = stage_onsets(history)
     return out.assign(stage=out["stage"].map(stage_label), since=out["since"].dt.strftime("%Y-%m-%d"))
@@ -174,12 +171,12 @@ def stages(stats: pd.DataFrame) -> pd.DataFrame:
     return stats.rename(index=stage_label).rename_axis("stage").reset_index()
 
 
-def targets(history: pd.DataFrame) -> pd.DataFrame:
+def targets(history) -> pd.DataFrame:
     """`within_targets` with the stage in words."""
     return stages(within_targets(history))
 
 
-def group(history: pd.DataFrame, by: str, **ci) -> pd.DataFrame:
+def group(history, by: str, **ci) -> pd.DataFrame:
     """One row per group of `by` and stage: the group's records, and the stage's distribution where known."""
     groups = group_stats(history, by, **ci)
     return groups.assign(stage=groups["stage"].map(stage_label))

@@ -1,15 +1,15 @@
-"""The history statistics written once in ibis: on DuckDB and on Spark (local mode), equal to pandas on the real data.
+"""The history statistics written once in ibis: on DuckDB over files, in memory, and on Spark (local mode).
 
-pandas (`incident.analysis.history`, median CI by rank) is the reference. DuckDB's
-`quantile_cont` and Spark's exact `percentile` interpolate as pandas does, so every
-figure agrees within float rounding on both engines; Spark's `approx_percentile` is
-checked against its documented rank error. The Spark tests start one local JVM
-for the module (skipped where pyspark or java is missing).
+The reference is plain pandas and numpy (`reference_stats`, median CI by
+rank). DuckDB's `quantile_cont` and Spark's exact `percentile` interpolate as
+numpy does, so every figure agrees within float rounding on every engine;
+Spark's `approx_percentile` is checked against its documented rank error. The
+Spark tests start one local JVM for the module (skipped where pyspark or java
+is missing).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shutil
 import time
@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import history_scale
+from reference_stats import reference, reference_stages
 from incident.analysis import history as pandas_stats
-from incident.analysis import history_ibis as ib
+from incident.analysis import history_stats as ib
 from incident.analysis.history_engine import history_summary
 from incident.core.errors import IncidentError
 from incident.io.history_parquet import write_history
@@ -70,10 +71,11 @@ def assert_same_summary(a: dict, b: dict) -> None:
 
 
 # -- DuckDB ------------------------------------------------------------------------
-def test_duckdb_stage_stats_equal_pandas(histories, duck):
+def test_duckdb_stage_stats_equal_the_reference(histories, duck):
     table = histories[0]
     out = ib.stage_stats(duck)
-    pd.testing.assert_frame_equal(out, pandas_stats.stage_stats(table, method="rank"), **FLOAT)
+    pd.testing.assert_frame_equal(out, reference_stages(table, out.index), **FLOAT)
+    pd.testing.assert_frame_equal(out, pandas_stats.stage_stats(table, method="rank"), **FLOAT)  # in memory
     assert out.loc["ttr", "n"] == table["ttr"].notna().sum() and out["N"].eq(len(table)).all()
     assert out.loc["ttr", "median_ci_low"] < out.loc["ttr", "median"] < out.loc["ttr", "median_ci_high"]
     # tta, asked for though no record knows it: counted, with no statistic
@@ -82,8 +84,10 @@ def test_duckdb_stage_stats_equal_pandas(histories, duck):
 
 
 @pytest.mark.parametrize("by", pandas_stats.BY_CHOICES)
-def test_duckdb_group_stats_equal_pandas(histories, duck, by):
+def test_duckdb_group_stats_equal_the_reference(histories, duck, by):
     out = ib.group_stats(duck, by)
+    expected = reference(histories[0], by, ib.shown_stages(duck))
+    pd.testing.assert_frame_equal(out, expected, **FLOAT)
     pd.testing.assert_frame_equal(out, pandas_stats.group_stats(histories[0], by, method="rank"), **FLOAT)
     assert out["median_ci_low"].notna().any()  # the rank CI, from order statistics numbered in DuckDB
 
@@ -106,24 +110,18 @@ def test_duckdb_reads_several_files_as_one(histories):
     pd.testing.assert_frame_equal(ib.stage_stats(t), pandas_stats.stage_stats(table, method="rank"), **FLOAT)
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("history_scale", ROOT / "benchmarks" / "history_scale.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_duckdb_equals_pandas_on_synthetic_data_with_tta(tmp_path):
+def test_duckdb_equals_the_reference_on_synthetic_data_with_tta(tmp_path):
     """The benchmark's generator: every stage known somewhere (tta shown), 51 component groups, CIs everywhere."""
-    bench = _bench()
+    bench = history_scale()
     path = bench.write_synthetic(tmp_path / "synthetic.parquet", 20_000, chunk=7_000)
     table = pandas_stats.history_table(path)  # the file itself, read by pandas
     t = ib.history_table(path, "duckdb")
     stats = ib.stage_stats(t)
     assert list(stats.index) == list(pandas_stats.STAGES)
+    pd.testing.assert_frame_equal(stats, reference_stages(table, pandas_stats.STAGES), **FLOAT)
     pd.testing.assert_frame_equal(stats, pandas_stats.stage_stats(table, method="rank"), **FLOAT)
     groups = ib.group_stats(t, "component")
-    pd.testing.assert_frame_equal(groups, pandas_stats.group_stats(table, "component", method="rank"), **FLOAT)
+    pd.testing.assert_frame_equal(groups, reference(table, "component", pandas_stats.STAGES), **FLOAT)
     assert groups["group"].nunique() == 51 and groups["median_ci_low"].notna().all()
 
 
